@@ -1,0 +1,151 @@
+"""Typed records that flow between the stages, and their JSON Lines form.
+
+Every stage is a function over these records; files are read and written only at the
+edges (CLI, DVC stages) through :func:`read_jsonl` / :func:`write_jsonl`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, TypeVar
+
+LABELS: tuple[str, ...] = ("support", "oppose", "hesitant", "neutral")
+PARAGRAPH_KINDS: tuple[str, ...] = ("heading", "paragraph", "bullet", "signature", "footnote")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One response after ingest: clean UTF-8 text.
+
+    ``text[:body_end]`` is the body (pages separated by form feeds, line breaks kept);
+    ``text[body_end:]`` holds footnotes and bare URLs, kept apart from the body.
+    """
+
+    doc: str
+    source: str
+    text: str
+    body_end: int
+    sha256: str
+    pages: int = 1
+    #: "lines" when every printed line is broken (PDF), "paragraphs" when one line is one paragraph (DOCX)
+    layout: str = "lines"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    doc: str
+    id: str
+    text: str
+    kind: str
+    section: str | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """One proposal (förslag), assessment (bedömning) or section (avsnitt) of a referral."""
+
+    id: str
+    kind: str
+    title: str
+    summary: str = ""
+    aliases: tuple[str, ...] = ()
+    alt_titles: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every phrase a response may use to name this target."""
+        return (self.title, *self.alt_titles, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Link:
+    doc: str
+    paragraph: str
+    target: str
+    method: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A hand-labelled stance statement (labels/gold/statements.yaml)."""
+
+    doc: str
+    target: str
+    stance: str
+    speaker: str
+    part: str
+    quote: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    doc: str
+    paragraph: str
+    target: str
+    stance: str
+    probs: dict[str, float]
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the remissammanställning: a response's position on one target."""
+
+    doc: str
+    target: str
+    stance: str
+    confidence: float
+    source: str
+    speaker: str | None
+    evidence: list[str] = field(default_factory=list)
+
+
+R = TypeVar("R")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` so that readers see either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(record) -> str:
+    data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
+    return json.dumps(data, ensure_ascii=False, sort_keys=False)
+
+
+def write_jsonl(path: Path, records: Iterable) -> None:
+    atomic_write_text(path, "".join(to_json(r) + "\n" for r in records))
+
+
+def read_jsonl(path: Path, cls: type[R] | None = None) -> list[R]:
+    """Read JSON Lines; with ``cls``, build that dataclass from each line."""
+    out = []
+    with Path(path).open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{number}: not valid JSON ({err.msg})") from err
+            out.append(cls(**data) if cls else data)
+    return out
