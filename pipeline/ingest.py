@@ -77,8 +77,11 @@ def read_pdf(path: Path) -> RawPages:
         pages = [page.get_textpage().get_text_range() for page in pdf]
     finally:
         pdf.close()
-    # pdfium ends lines with CRLF; a lone CR also occurs in some producers.
-    pages = [p.replace("\r\n", "\n").replace("\r", "\n") for p in pages]
+    # pdfium ends lines with CRLF (a lone CR in some producers) and marks a hyphen at a line
+    # end with U+FFFE joined to the next line; give the hyphen its line end back so that the
+    # one dehyphenation rule decides ("instäm-|mer" joins, "hälso-|och" stays)
+    pages = [p.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "-\n").replace("\xad", "-\n")
+             for p in pages]
     if pages and not any(p.strip() for p in pages):
         raise IngestError(path, f"no text layer on any of its {len(pages)} pages (a scanned image?); run OCR first")
     return RawPages(pages)
@@ -119,7 +122,7 @@ def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
         content = [line for line in lines if line]
         for line in {*content[:2], *content[-2:]}:
             edges[line] += 1
-    repeated = {line for line, n in edges.items() if len(pages) >= 3 and n >= max(3, len(pages) // 2)}
+    repeated = {line for line, n in edges.items() if n >= 2 and n >= (len(pages) + 1) // 2}
     cleaned = []
     for lines in pages:
         content_idx = [i for i, line in enumerate(lines) if line]
@@ -201,12 +204,11 @@ def _dehyphenate(lines: list[str]) -> list[str]:
 
 def _drop_outline(lines: list[str], raw_lines: list[str]) -> list[str]:
     """Some PDF exports append the bookmark outline as tab-indented copies of headings."""
-    seen: set[str] = set()
-    kept = []
+    kept: list[str] = []
     for line, raw in zip(lines, raw_lines):
-        if raw.startswith("\t") and line in seen:
+        # a heading may have been broken over lines in the body: compare with the joined text
+        if raw.startswith("\t") and line and line in " ".join(kept):
             continue
-        seen.add(line)
         kept.append(line)
     return kept
 

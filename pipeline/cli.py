@@ -1,0 +1,108 @@
+"""The ``remiss`` command: one thin subcommand per stage. Files are read and written here;
+the stages themselves are pure functions over records."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .ingest import IngestError, find_responses, ingest_file
+from .link import LinkParams, link
+from .params import load_section
+from .records import Document, Paragraph, read_jsonl, write_jsonl
+from .registry import load_referral
+from .segment import segment
+
+log = logging.getLogger("remiss")
+Command = Callable[[argparse.Namespace], int]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+def _ingest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("responses", nargs="+", type=Path, help="response files or folders (.txt, .pdf, .docx)")
+    p.add_argument("--out", type=Path, default=Path("data/ingested.jsonl"), help="clean documents (JSON Lines)")
+    p.add_argument("--errors", type=Path, default=Path("data/ingest_errors.jsonl"),
+                   help="one line per file that could not be read")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any file could not be read")
+
+
+def ingest_cmd(args: argparse.Namespace) -> int:
+    documents: list[Document] = []
+    errors = []
+    for path in find_responses(args.responses):
+        try:
+            documents.append(ingest_file(path))
+        except IngestError as err:
+            log.warning("skipped %s", err)
+            errors.append({"file": err.path, "error": err.problem})
+    write_jsonl(args.out, documents)
+    write_jsonl(args.errors, errors)
+    log.info("ingested %d documents, %d failed → %s", len(documents), len(errors), args.out)
+    return 1 if errors and args.strict else 0
+
+
+def _segment_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--documents", type=Path, default=Path("data/ingested.jsonl"))
+    p.add_argument("--out", type=Path, default=Path("data/paragraphs.jsonl"))
+
+
+def segment_cmd(args: argparse.Namespace) -> int:
+    documents = read_jsonl(args.documents, Document)
+    paragraphs = [p for document in documents for p in segment(document)]
+    write_jsonl(args.out, paragraphs)
+    log.info("%d paragraphs from %d documents → %s", len(paragraphs), len(documents), args.out)
+    return 0
+
+
+def _link_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--paragraphs", type=Path, default=Path("data/paragraphs.jsonl"))
+    p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
+    p.add_argument("--out", type=Path, default=Path("data/links.jsonl"))
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'link' section")
+    p.add_argument("--no-semantic", dest="semantic", action="store_false", default=None,
+                   help="skip the semantic (e5) linker")
+
+
+def link_cmd(args: argparse.Namespace) -> int:
+    params = load_section(args.params, "link", LinkParams, semantic=args.semantic)
+    paragraphs = read_jsonl(args.paragraphs, Paragraph)
+    links = link(paragraphs, load_referral(args.referral), params)
+    write_jsonl(args.out, links)
+    log.info("%d links on %d paragraphs → %s", len(links), len({(l.doc, l.paragraph) for l in links}), args.out)
+    return 0
+
+
+#: subcommand → (help, arguments, run); a new stage is one entry
+COMMANDS: dict[str, tuple[str, Configure, Command]] = {
+    "ingest": ("response files → clean text", _ingest_args, ingest_cmd),
+    "segment": ("clean text → paragraphs", _segment_args, segment_cmd),
+    "link": ("paragraphs → target links", _link_args, link_cmd),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="remiss", description="Stance analysis of Swedish consultation responses.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help, configure, func) in COMMANDS.items():
+        p = sub.add_parser(name, help=help, description=help)
+        configure(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except (OSError, ValueError) as err:
+        # a clear one-line message naming the file; nothing written so far is touched
+        log.error("%s", err)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
