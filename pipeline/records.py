@@ -106,6 +106,8 @@ class Cell:
     source: str
     speaker: str | None
     evidence: list[str] = field(default_factory=list)
+    #: what a careful reader should look at, e.g. a summary bullet and the body disagreeing
+    flags: list[str] = field(default_factory=list)
 
 
 R = TypeVar("R")

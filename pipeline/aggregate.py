@@ -1,0 +1,74 @@
+"""aggregate: paragraph-level stance predictions → the document × target matrix.
+
+The rules a careful reader applies: only the organisation's own voice decides a cell
+(boards, administrations and party statements are kept as "voices" beside it); an explicit
+verdict (support, oppose, hesitant) outranks a neutral comment on the same target; when
+verdicts disagree (a summary bullet against the body) the cell takes the one the
+probabilities favour and is flagged; a blanket clause gives every proposal and assessment
+the response does not address in its own voice a default stance.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+from .blanket import BlanketClause, default_stance, find_blanket_clauses
+from .records import LABELS, Cell, Paragraph, Prediction
+from .registry import Referral
+
+VERDICTS = ("support", "oppose", "hesitant")
+
+
+def _cell(doc: str, target: str, speaker: str, predictions: list[Prediction]) -> Cell:
+    verdicts = [p for p in predictions if p.stance in VERDICTS]
+    pool, labels = (verdicts, VERDICTS) if verdicts else (predictions, LABELS)
+    weight = {label: sum(p.probs.get(label, 0.0) for p in pool) for label in labels}
+    stance = max(labels, key=lambda label: (weight[label], -labels.index(label)))
+    backing = sorted((p for p in pool if p.stance == stance), key=lambda p: -p.probs.get(stance, 0.0)) or pool
+    confidence = sum(p.probs.get(stance, 0.0) for p in backing) / len(backing)
+    rest = [p.paragraph for p in predictions if p not in backing]
+    flags = []
+    if len({p.stance for p in verdicts}) > 1:
+        flags.append("verdicts disagree: " + ", ".join(f"{p.paragraph} {p.stance}" for p in verdicts))
+    return Cell(doc=doc, target=target, stance=stance, confidence=round(confidence, 4), source="statement",
+                speaker=speaker, evidence=[p.paragraph for p in backing] + rest, flags=flags)
+
+
+def aggregate_document(doc: str, organisation: str, predictions: Sequence[Prediction],
+                       paragraphs: Sequence[Paragraph], referral: Referral,
+                       speakers: dict[str, str]) -> tuple[list[Cell], list[Prediction]]:
+    """Cells of one response in its own voice, and the statements of its other voices."""
+    own: dict[str, list[Prediction]] = defaultdict(list)
+    voices = []
+    for prediction in predictions:
+        if prediction.speaker == organisation:
+            own[prediction.target].append(prediction)
+        else:
+            voices.append(prediction)
+    cells = [_cell(doc, target, organisation, own[target]) for target in own]
+    clause = default_stance(_own_clauses(paragraphs, speakers, organisation))
+    if clause is not None:
+        addressed = set(own)
+        cells += [Cell(doc=doc, target=t.id, stance=clause.stance, confidence=1.0, source="blanket",
+                       speaker=organisation, evidence=[clause.paragraph])
+                  for t in referral.positions() if t.id not in addressed]
+    order = {t.id: n for n, t in enumerate(referral.targets)}
+    return sorted(cells, key=lambda c: order.get(c.target, len(order))), voices
+
+
+def _own_clauses(paragraphs: Sequence[Paragraph], speakers: dict[str, str], organisation: str) -> list[BlanketClause]:
+    return [c for c in find_blanket_clauses(paragraphs) if speakers.get(c.paragraph) == organisation]
+
+
+def aggregate(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph], referral: Referral,
+              organisations: dict[str, str], speakers: dict[tuple[str, str], str]) -> tuple[list[Cell], list[Prediction]]:
+    """All responses: ``organisations`` maps doc → own voice, ``speakers`` (doc, paragraph) → speaker."""
+    cells, voices = [], []
+    for doc, organisation in organisations.items():
+        doc_paragraphs = [p for p in paragraphs if p.doc == doc]
+        doc_speakers = {pid: s for (d, pid), s in speakers.items() if d == doc}
+        doc_cells, doc_voices = aggregate_document(
+            doc, organisation, [p for p in predictions if p.doc == doc], doc_paragraphs, referral, doc_speakers)
+        cells += doc_cells
+        voices += doc_voices
+    return cells, voices
