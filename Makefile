@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: setup repro test bench
+.PHONY: setup repro test bench browser
 setup: $(VENV)/.installed
 
 # torch first and pinned: an unpinned torch pulls several GB of CUDA packages
@@ -20,7 +20,13 @@ $(VENV)/.installed: pyproject.toml
 repro: setup
 	dvc repro
 
-test: setup
+# the report test screenshots the HTML in headless Chromium; install it where we may (root + apt)
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "chromium not installed: the browser tests will be skipped"
+
+test: setup browser
 	pytest -q
 
 bench: setup

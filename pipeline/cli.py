@@ -13,6 +13,7 @@ from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, read_jsonl, write_jsonl
 from .registry import load_referral
+from .report import report_args, report_cmd
 from .segment import segment
 
 log = logging.getLogger("remiss")
@@ -79,6 +80,7 @@ COMMANDS: dict[str, tuple[str, Configure, Command]] = {
     "ingest": ("response files → clean text", _ingest_args, ingest_cmd),
     "segment": ("clean text → paragraphs", _segment_args, segment_cmd),
     "link": ("paragraphs → target links", _link_args, link_cmd),
+    "report": ("cells → remissammanställning (CSV, XLSX, HTML, heatmap)", report_args, report_cmd),
 }
 
 

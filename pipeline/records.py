@@ -11,7 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 LABELS: tuple[str, ...] = ("support", "oppose", "hesitant", "neutral")
 PARAGRAPH_KINDS: tuple[str, ...] = ("heading", "paragraph", "bullet", "signature", "footnote")
@@ -113,20 +113,36 @@ class Cell:
 R = TypeVar("R")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the whole new one."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_save(path: Path, save: Callable[[Path], None]) -> None:
+    """Let ``save`` write a file at a temporary name beside ``path``, then swap it in, so
+    that readers see either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+        save(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    def save(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    atomic_save(path, save)
 
 
 def to_json(record) -> str:
