@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,33 @@ def atomic_save(path: Path, save: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def temporary_sibling_dir(target: Path) -> Path:
+    """An empty directory beside ``target`` (same file system, so it can be renamed onto it)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the finished directory ``new`` where ``target`` is: two renames, so readers never
+    see a half-written ``target``. Permissions follow the umask (mkdtemp makes 0700, and
+    save_pretrained 0600 files; models are meant to be shared)."""
+    new, target = Path(new), Path(target)
+    mask = _umask()
+    for root, dirs, files in os.walk(new):
+        os.chmod(root, 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o666 & ~mask)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.{os.getpid()}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

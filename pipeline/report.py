@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .records import LABELS, Cell, Paragraph, Prediction, Target, atomic_save, atomic_write_text, read_jsonl
 from .registry import Referral, load_referral

@@ -34,3 +34,46 @@ def documents():
 @pytest.fixture(scope="session")
 def paragraphs(documents):
     return [p for document in documents for p in segment(document)]
+
+
+@pytest.fixture(scope="session")
+def stance_pairs(statements, paragraphs, referral):
+    """One (target, paragraph) pair per gold statement, built from the segmented corpus."""
+    from pipeline.stance.data import gold_pairs
+
+    return gold_pairs(statements, paragraphs, referral)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny random BERT and a WordPiece tokenizer trained on the corpus, saved like any
+    backbone, so tests run the exact training and prediction code a real model goes through."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    out = tmp_path_factory.mktemp("tiny-bert")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train([str(p) for p in sorted(RESPONSES.glob("*.txt"))],
+                    trainers.WordPieceTrainer(vocab_size=2000, special_tokens=specials))
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer.decoder = decoders.WordPiece()
+    wrapped = BertTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    wrapped.save_pretrained(out)
+    config = BertConfig(vocab_size=len(wrapped), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512)
+    BertModel(config).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def corpus_links(paragraphs, referral):
+    """The pipeline's links on the real corpus, semantic linker included."""
+    from pipeline.link import LinkParams, link
+
+    return link(paragraphs, referral, LinkParams())

@@ -1,0 +1,1 @@
+"""Stance classification of (target, paragraph) pairs: data, backbones, training, prediction, baselines."""

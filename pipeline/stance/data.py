@@ -1,0 +1,169 @@
+"""(target, paragraph) pairs for stance classification, built from the gold statements.
+
+The formulation is x-stance's: the first segment names the target ("4.1.1 title. summary"),
+the second is the paragraph that holds the statement. A classifier never sees the quote;
+it sees what it will see in the pipeline, a linked paragraph, so the quote is kept on the
+pair only to tie a prediction back to its gold statement.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Protocol, Sequence
+
+from ..gold import load_statements, norm
+from ..records import LABELS, Link, Paragraph, Statement, Target
+from ..registry import Referral
+from ..sentences import sentences
+
+__all__ = ["Pair", "StancePrediction", "Classifier", "GoldPairError", "load_statements", "target_text", "lead_ins", "gold_pairs",
+           "link_pairs", "data_hash", "BLANKET"]
+
+#: the target of a blanket clause; it stands for "every target not addressed", not a pair
+BLANKET = "*"
+
+
+@dataclass(frozen=True)
+class Pair:
+    doc: str
+    paragraph: str
+    target: str
+    target_text: str
+    paragraph_text: str
+    #: the gold quote this pair was built from ("" for pairs built from links)
+    quote: str = ""
+    #: one of LABELS; None where unknown (pairs to predict)
+    label: str | None = None
+    #: the clause that introduces the list a bullet belongs to ("Socialstyrelsen avstyrker:");
+    #: a summary bullet's stance is often only there
+    context: str = ""
+
+    @property
+    def second_text(self) -> str:
+        """The second segment the classifiers read: the list's lead-in, then the paragraph."""
+        return f"{self.context} {self.paragraph_text}" if self.context else self.paragraph_text
+
+    @property
+    def text_pair(self) -> tuple[str, str]:
+        return self.target_text, self.second_text
+
+
+@dataclass(frozen=True)
+class StancePrediction:
+    label: str
+    #: a probability for every label in LABELS, summing to 1
+    probs: dict[str, float]
+
+
+class Classifier(Protocol):
+    """What every stance model offers (baselines and the transformer alike), so that the
+    evaluation treats them the same: fit on labelled pairs, predict unlabelled ones."""
+
+    def fit(self, pairs: Sequence[Pair]) -> "Classifier": ...
+
+    def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]: ...
+
+
+def one_hot(label: str) -> dict[str, float]:
+    return {name: float(name == label) for name in LABELS}
+
+
+class GoldPairError(ValueError):
+    """A gold statement that cannot be turned into a pair; the message names doc and quote."""
+
+
+def target_text(target: Target) -> str:
+    """The first segment: the target as a reader of the referral would name it."""
+    return " ".join(f"{target.id} {target.title}. {target.summary}".split())
+
+
+def lead_ins(paragraphs: Sequence[Paragraph]) -> dict[tuple[str, str], str]:
+    """{(doc, paragraph id): lead-in} for bullets introduced by a clause ending in a colon.
+
+    "Myndigheten tillstyrker:" followed by six bullets makes each of them a support, though
+    none of them says so. Walking back over the bullets of the same list (same document and
+    section), the nearest paragraph ending with ':' introduces it; its last sentence is the
+    lead-in. A non-bullet paragraph without a colon ends the search: the list has no lead-in.
+    """
+    out: dict[tuple[str, str], str] = {}
+    for i, paragraph in enumerate(paragraphs):
+        if paragraph.kind != "bullet":
+            continue
+        for j in range(i - 1, -1, -1):
+            previous = paragraphs[j]
+            if previous.doc != paragraph.doc or previous.section != paragraph.section:
+                break
+            text = previous.text.rstrip()
+            if text.endswith(":"):
+                spans = sentences(text)
+                start = spans[-1][0] if spans else 0
+                out[(paragraph.doc, paragraph.id)] = " ".join(text[start:].split())
+                break
+            if previous.kind != "bullet":
+                break
+    return out
+
+
+def _pair(paragraph: Paragraph, target: Target, context: str, quote: str = "", label: str | None = None) -> Pair:
+    return Pair(doc=paragraph.doc, paragraph=paragraph.id, target=target.id, target_text=target_text(target),
+                paragraph_text=paragraph.text, quote=quote, label=label, context=context)
+
+
+def gold_pairs(statements: Iterable[Statement], paragraphs: Sequence[Paragraph], referral: Referral,
+               extra_pairs: Iterable[Pair] = ()) -> list[Pair]:
+    """One pair per gold statement (blanket clauses excluded), in gold order, then ``extra_pairs``
+    (annotator corrections) as given.
+
+    Each quote must sit in exactly one paragraph of its document (compared with :func:`norm`);
+    anything else is an error in the gold or the segmentation, and training on a guess would
+    hide it.
+    """
+    by_doc: dict[str, list[tuple[Paragraph, str]]] = defaultdict(list)
+    for paragraph in paragraphs:
+        by_doc[paragraph.doc].append((paragraph, norm(paragraph.text)))
+    contexts = lead_ins(paragraphs)
+    pairs = []
+    for statement in statements:
+        if statement.target == BLANKET:
+            continue
+        where = f"{statement.doc}: quote {statement.quote[:80]!r}"
+        if statement.stance not in LABELS:
+            raise GoldPairError(f"{where}: stance {statement.stance!r} is not one of {LABELS}")
+        target = referral.get(statement.target)
+        if target is None:
+            raise GoldPairError(f"{where}: target {statement.target!r} is not in the registry")
+        if statement.doc not in by_doc:
+            raise GoldPairError(f"{where}: no paragraphs for document {statement.doc!r}")
+        key = norm(statement.quote)
+        hits = [p for p, text in by_doc[statement.doc] if key in text]
+        if len(hits) != 1:
+            found = "in no paragraph" if not hits else f"in {len(hits)} paragraphs ({', '.join(p.id for p in hits)})"
+            raise GoldPairError(f"{where}: found {found}; expected exactly one")
+        paragraph = hits[0]
+        pairs.append(_pair(paragraph, target, contexts.get((paragraph.doc, paragraph.id), ""),
+                           quote=statement.quote, label=statement.stance))
+    pairs.extend(extra_pairs)
+    return pairs
+
+
+def link_pairs(links: Iterable[Link], paragraphs: Sequence[Paragraph], referral: Referral) -> list[Pair]:
+    """Unlabelled pairs for the pipeline to classify: one per link, built exactly as in training."""
+    by_key = {(p.doc, p.id): p for p in paragraphs}
+    contexts = lead_ins(paragraphs)
+    pairs = []
+    for item in links:
+        paragraph, target = by_key.get((item.doc, item.paragraph)), referral.get(str(item.target))
+        if paragraph is None or target is None:
+            raise ValueError(f"link {item.doc}/{item.paragraph} → {item.target}: unknown paragraph or target")
+        pairs.append(_pair(paragraph, target, contexts.get((paragraph.doc, paragraph.id), "")))
+    return pairs
+
+
+def data_hash(pairs: Iterable[Pair]) -> str:
+    """sha256 of the pairs as sorted JSON lines: the same data in any order, the same hash."""
+    rows = sorted(json.dumps(dataclasses.asdict(p), ensure_ascii=False, sort_keys=True) for p in pairs)
+    return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()
+

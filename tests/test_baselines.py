@@ -1,0 +1,67 @@
+"""Baselines: the cue lexicon's rules, and that every baseline fits and predicts like a model."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from pipeline.records import LABELS
+from pipeline.stance.baselines import BASELINES, LexiconBaseline, cue_hits
+from pipeline.stance.data import Pair
+
+
+def pair(text: str, target: str = "4.1.1", context: str = "") -> Pair:
+    return Pair(doc="d", paragraph="p1", target=target, target_text=f"{target} Lagkrav på tillgång. Sammanfattning.",
+                paragraph_text=text, context=context)
+
+
+@pytest.mark.parametrize("text, label", [
+    ("Socialstyrelsen tillstyrker förslaget.", "support"),
+    ("Socialstyrelsen tillstyrker inte förslaget.", "oppose"),
+    ("Myndigheten avstyrker förslaget i 4.1.1.", "oppose"),
+    ("Regionen delar inte utredningens bedömning.", "oppose"),
+    ("Regionen delar utredningens bedömning.", "support"),
+    ("VGR instämmer i utredningens förslag.", "support"),
+    ("Kommunen ställer sig tveksam till förslaget.", "hesitant"),
+    ("Kommunen är inte tveksam till förslaget.", "support"),
+    ("Nämnden avstår från att ta ställning till förslaget.", "neutral"),
+    ("Nämnden vill lyfta frågan om finansiering.", "neutral"),
+    ("Förvaltningen anser att förslaget inte är en lösning på problemet.", "oppose"),
+])
+def test_lexicon_reads_cues_with_negation(text, label):
+    assert LexiconBaseline().predict([pair(text)])[0].label == label
+
+
+def test_lexicon_takes_the_sentence_nearest_the_target():
+    text = ("Socialstyrelsen tillstyrker förslaget i 4.1.2. Vad gäller 4.1.1 ställer sig myndigheten tveksam. "
+            "Myndigheten välkomnar också en översyn.")
+    assert LexiconBaseline().predict([pair(text)])[0].label == "hesitant"
+
+
+def test_a_bullet_without_cues_takes_its_lists_lead_in():
+    bullet = pair("• Lagkrav på tillgång till medicinsk bedömning", context="Socialstyrelsen avstyrker följande förslag:")
+    assert LexiconBaseline().predict([bullet])[0].label == "oppose"
+    assert cue_hits("") == []
+
+
+def test_lexicon_on_the_real_gold(stance_pairs):
+    """No training, so no folds: its accuracy on all gold statements is its cross-validated accuracy."""
+    predictions = LexiconBaseline().fit(stance_pairs).predict(stance_pairs)
+    accuracy = np.mean([p.label == s.label for p, s in zip(predictions, stance_pairs)])
+    assert accuracy >= 0.70
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_every_baseline_fits_and_predicts_probabilities(name, stance_pairs):
+    model = BASELINES[name]()
+    with pytest.raises((RuntimeError, ValueError)):
+        model.fit([dataclasses.replace(stance_pairs[0], label="maybe")])
+    predictions = model.fit(stance_pairs).predict(stance_pairs)
+    assert len(predictions) == len(stance_pairs)
+    for p in predictions:
+        assert set(p.probs) == set(LABELS) and sum(p.probs.values()) == pytest.approx(1.0)
+        assert p.label == max(p.probs, key=p.probs.get)
+    fitted = np.mean([p.label == s.label for p, s in zip(predictions, stance_pairs)])
+    assert fitted >= 0.7, f"{name} does not even fit its own training data ({fitted:.2f})"
+    assert model.predict([]) == []
