@@ -29,5 +29,7 @@ browser:
 test: setup browser
 	pytest -q
 
-bench: setup
+# benchmarks write bench/results/*.json; they need the trained model of `make repro`
+bench: repro
 	python bench/run.py
+	python bench/score.py

@@ -9,12 +9,17 @@ the response does not address in its own voice a default stance.
 """
 from __future__ import annotations
 
+import argparse
+import logging
 from collections import defaultdict
+from pathlib import Path
 from typing import Sequence
 
 from .blanket import BlanketClause, default_stance, find_blanket_clauses
-from .records import LABELS, Cell, Paragraph, Prediction
-from .registry import Referral
+from .records import LABELS, Cell, Paragraph, Prediction, read_jsonl, write_jsonl
+from .registry import Referral, load_referral
+
+log = logging.getLogger(__name__)
 
 VERDICTS = ("support", "oppose", "hesitant")
 
@@ -72,3 +77,28 @@ def aggregate(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph]
         cells += doc_cells
         voices += doc_voices
     return cells, voices
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def aggregate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--predictions", type=Path, default=Path("data/predictions.jsonl"))
+    p.add_argument("--paragraphs", type=Path, default=Path("data/paragraphs.jsonl"))
+    p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
+    p.add_argument("--out", type=Path, default=Path("data/documents.jsonl"), help="one cell per (response, target)")
+    p.add_argument("--voices", type=Path, default=Path("data/voices.jsonl"),
+                   help="statements of voices other than the organisation's own")
+
+
+def aggregate_cmd(args: argparse.Namespace) -> int:
+    from .classify import voices as find_voices
+
+    paragraphs = read_jsonl(args.paragraphs, Paragraph)
+    organisations, speakers = find_voices(paragraphs)
+    cells, voices = aggregate(read_jsonl(args.predictions, Prediction), paragraphs, load_referral(args.referral),
+                              organisations, speakers)
+    write_jsonl(args.out, cells)
+    write_jsonl(args.voices, voices)
+    log.info("%d cells (%d from blanket clauses), %d other voices → %s", len(cells),
+             sum(c.source == "blanket" for c in cells), len(voices), args.out)
+    return 0

@@ -13,7 +13,12 @@ from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, read_jsonl, write_jsonl
 from .registry import load_referral
+from .aggregate import aggregate_args, aggregate_cmd
+from .annotate import add_corrections_args, corrections_cmd
+from .classify import classify_args, classify_cmd
+from .evaluate import evaluate_args, evaluate_cmd
 from .report import report_args, report_cmd
+from .stance.train import train_args, train_cmd
 from .segment import segment
 
 log = logging.getLogger("remiss")
@@ -80,7 +85,13 @@ COMMANDS: dict[str, tuple[str, Configure, Command]] = {
     "ingest": ("response files → clean text", _ingest_args, ingest_cmd),
     "segment": ("clean text → paragraphs", _segment_args, segment_cmd),
     "link": ("paragraphs → target links", _link_args, link_cmd),
+    "train": ("gold statements + corrections → fine-tuned stance model", train_args, train_cmd),
+    "classify": ("links → paragraph-level stance predictions", classify_args, classify_cmd),
+    "aggregate": ("predictions → document × target cells", aggregate_args, aggregate_cmd),
     "report": ("cells → remissammanställning (CSV, XLSX, HTML, heatmap)", report_args, report_cmd),
+    "evaluate": ("leave-one-document-out cross-validation of every model → metrics/", evaluate_args, evaluate_cmd),
+    "corrections": ("what annotators' corrections change, and their agreement", add_corrections_args,
+                    corrections_cmd),
 }
 
 

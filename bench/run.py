@@ -1,0 +1,128 @@
+"""Benchmarks of the stance model and the pipeline, written to bench/results/ as JSON.
+
+    python bench/run.py stance   # CPU pairs/s at the corpus's paragraph lengths, training s/epoch
+    python bench/run.py repro    # wall time of `dvc repro` in a fresh clone (offline, from scratch)
+    python bench/run.py          # both
+
+Numbers depend on the machine: each file records the CPU count and torch threads used.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.records import Link, Paragraph, atomic_write_text, read_jsonl  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def machine() -> dict:
+    import torch
+
+    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "processor": platform.processor() or platform.machine()}
+
+
+def write(name: str, data: dict) -> Path:
+    path = RESULTS / name
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    print(f"→ {path.relative_to(ROOT)}")
+    return path
+
+
+def bench_stance(model_dir: Path, batch_sizes: list[int], repeats: int) -> dict:
+    """Pairs/s over every linked pair of the corpus (the lengths the pipeline really sees),
+    per batch size, and the training time per epoch recorded by `remiss train`."""
+    from pipeline.registry import load_referral
+    from pipeline.stance.data import link_pairs
+    from pipeline.stance.predict import StanceModel
+    from pipeline.stance.train import encode, read_meta
+
+    params = load_params()
+    paragraphs = read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph)
+    links = read_jsonl(ROOT / "data" / "links.jsonl", Link)
+    pairs = link_pairs(links, paragraphs, load_referral(ROOT / params["referral"]))
+    model = StanceModel.load(model_dir, device="cpu")
+    lengths = [len(ids) for ids in encode(model.tokenizer, [p.target_text for p in pairs],
+                                          [p.second_text for p in pairs], model.max_length)["input_ids"]]
+    throughput = {}
+    model.predict(pairs[:8])  # warm-up: first call allocates
+    for size in batch_sizes:
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            model.predict(pairs, batch_size=size)
+            runs.append(time.perf_counter() - started)
+        throughput[str(size)] = round(len(pairs) / statistics.median(runs), 2)
+    meta = read_meta(model_dir)
+    epochs = [e["seconds"] for e in meta["epochs"]]
+    return {
+        "model": str(model_dir.relative_to(ROOT)) if model_dir.is_relative_to(ROOT) else str(model_dir),
+        "backbone": meta["backbone"], "machine": machine(),
+        "pairs": len(pairs),
+        "tokens_per_pair": {"median": statistics.median(lengths), "max": max(lengths), "truncated_at": model.max_length},
+        "cpu_pairs_per_second_by_batch_size": throughput,
+        "best_cpu_pairs_per_second": max(throughput.values()),
+        "training": {"pairs": meta["n_pairs"], "epochs": len(epochs), "device": meta["device"],
+                     "seconds_per_epoch_median": round(statistics.median(epochs), 2) if epochs else None,
+                     "train_seconds": meta["train_seconds"]},
+    }
+
+
+def load_params() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+
+def bench_repro() -> dict:
+    """`dvc repro` from a fresh clone of HEAD (models and data rebuilt; backbone conversion
+    included), in the current environment, with no network."""
+    with tempfile.TemporaryDirectory(prefix="remiss-repro-") as tmp:
+        clone = Path(tmp) / "clone"
+        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        started = time.perf_counter()
+        done = subprocess.run(["dvc", "repro"], cwd=clone, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if done.returncode:
+            raise SystemExit(f"dvc repro failed in {clone}:\n{done.stderr[-3000:]}")
+        stages = [line for line in done.stdout.splitlines() if line.startswith("Running stage")]
+    return {"seconds": round(seconds, 1), "minutes": round(seconds / 60, 2), "stages": len(stages),
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                     text=True).stdout.strip(),
+            "machine": machine()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="*", choices=["stance", "repro"], default=["stance", "repro"])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "stance")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 16, 32])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if "stance" in args.what:
+        if not (args.model / "stance_meta.json").exists():
+            raise SystemExit(f"{args.model}: no trained model; run `dvc repro` first")
+        write("stance.json", bench_stance(args.model, args.batch_sizes, args.repeats))
+    if "repro" in args.what:
+        if shutil.which("dvc") is None:
+            raise SystemExit("dvc not on PATH: run inside the project's virtualenv (make bench)")
+        write("repro.json", bench_repro())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""classify: links → paragraph-level stance predictions, each with the paragraph's speaker.
+
+One pure function over records; any :class:`~pipeline.stance.data.Classifier` does the
+predicting (the fine-tuned transformer in the pipeline, a fold's model in cross-validation,
+a baseline in a test), so `dvc repro`, `remiss score` and the evaluation share this code.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
+from .registry import Referral, load_referral
+from .speakers import attribute_speakers, organisation_name
+from .stance.data import Classifier, link_pairs
+
+log = logging.getLogger(__name__)
+
+
+def voices(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """doc → the organisation's own voice, and (doc, paragraph id) → speaker."""
+    by_doc: dict[str, list[Paragraph]] = defaultdict(list)
+    for paragraph in paragraphs:
+        by_doc[paragraph.doc].append(paragraph)
+    organisations, speakers = {}, {}
+    for doc, doc_paragraphs in by_doc.items():
+        organisations[doc] = organisation_name(doc_paragraphs, doc)
+        for pid, speaker in attribute_speakers(doc_paragraphs, organisations[doc]).items():
+            speakers[(doc, pid)] = speaker
+    return organisations, speakers
+
+
+def unique_links(links: Sequence[Link]) -> list[Link]:
+    """One link per (doc, paragraph, target): the first, which is the most trusted method."""
+    seen, out = set(), []
+    for item in links:
+        key = (item.doc, item.paragraph, str(item.target))
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def classify(links: Sequence[Link], paragraphs: Sequence[Paragraph], referral: Referral,
+             model: Classifier) -> list[Prediction]:
+    """A stance for every linked (paragraph, target), in link order."""
+    links = unique_links(links)
+    _, speakers = voices(paragraphs)
+    results = model.predict(link_pairs(links, paragraphs, referral))
+    return [Prediction(doc=item.doc, paragraph=item.paragraph, target=str(item.target), stance=result.label,
+                       probs={k: round(v, 6) for k, v in result.probs.items()},
+                       speaker=speakers.get((item.doc, item.paragraph)))
+            for item, result in zip(links, results)]
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def classify_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--links", type=Path, default=Path("data/links.jsonl"))
+    p.add_argument("--paragraphs", type=Path, default=Path("data/paragraphs.jsonl"))
+    p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
+    p.add_argument("--model", type=Path, default=Path("models/stance"), help="a model saved by `remiss train`")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--out", type=Path, default=Path("data/predictions.jsonl"))
+
+
+def classify_cmd(args: argparse.Namespace) -> int:
+    from .stance.predict import StanceModel
+
+    model = StanceModel.load(args.model, device=args.device, batch_size=args.batch_size)
+    predictions = classify(read_jsonl(args.links, Link), read_jsonl(args.paragraphs, Paragraph),
+                           load_referral(args.referral), model)
+    write_jsonl(args.out, predictions)
+    log.info("%d predictions → %s", len(predictions), args.out)
+    return 0
