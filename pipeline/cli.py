@@ -18,6 +18,7 @@ from .annotate import add_corrections_args, corrections_cmd
 from .classify import classify_args, classify_cmd
 from .evaluate import evaluate_args, evaluate_cmd
 from .report import report_args, report_cmd
+from .score import score_args, score_cmd
 from .stance.train import train_args, train_cmd
 from .segment import segment
 
@@ -90,6 +91,7 @@ COMMANDS: dict[str, tuple[str, Configure, Command]] = {
     "aggregate": ("predictions → document × target cells", aggregate_args, aggregate_cmd),
     "report": ("cells → remissammanställning (CSV, XLSX, HTML, heatmap)", report_args, report_cmd),
     "evaluate": ("leave-one-document-out cross-validation of every model → metrics/", evaluate_args, evaluate_cmd),
+    "score": ("response files → everything above, resumable, without DVC (batch scoring)", score_args, score_cmd),
     "corrections": ("what annotators' corrections change, and their agreement", add_corrections_args,
                     corrections_cmd),
 }
