@@ -48,7 +48,7 @@ Key = tuple[str, str, str]  # (doc, paragraph id, target id)
 ACTIONS: tuple[str, ...] = ("accept", "relabel", "retarget", "remove_target", "not_stance", "skip")
 #: the outcome of "not_stance", "remove_target" (and of "retarget" on the old target): no pair
 NO_PAIR = "none"
-#: the categories agreement is measured over: the four stances, and "no pair"
+#: what a decision can say about a key: one of the four stances, or "no pair"
 CATEGORIES: tuple[str, ...] = (*LABELS, NO_PAIR)
 ORDERS = ("uncertainty", "document")
 
@@ -698,8 +698,8 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
         return float("nan")
     total = sum(sum(r) for r in rows)
     shares = [sum(r[j] for r in rows) / total for j in range(len(rows[0]))]
-    agreement = [(sum(x * x for x in r) - sum(r)) / (sum(r) * (sum(r) - 1)) for r in rows]
-    p_bar = sum(agreement) / len(rows)
+    per_subject = [(sum(x * x for x in r) - sum(r)) / (sum(r) * (sum(r) - 1)) for r in rows]
+    p_bar = sum(per_subject) / len(rows)
     p_e = sum(p * p for p in shares)
     if p_e == 1:
         return float("nan")

@@ -16,6 +16,16 @@ REGISTRY = ROOT / "corpus" / "proposals" / "sou-2024-72.yaml"
 GOLD = ROOT / "labels" / "gold"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """The models fitted in tests are tiny: on a busy 2-core machine more BLAS threads only
+    spin (a 0.05 s TF-IDF fit took 6 s)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def referral():
     return load_referral(REGISTRY)
@@ -48,6 +58,7 @@ def stance_pairs(statements, paragraphs, referral):
 def tiny_bert(tmp_path_factory) -> Path:
     """A tiny random BERT and a WordPiece tokenizer trained on the corpus, saved like any
     backbone, so tests run the exact training and prediction code a real model goes through."""
+    import torch
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -65,8 +76,9 @@ def tiny_bert(tmp_path_factory) -> Path:
     wrapped = BertTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
                                 cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
     wrapped.save_pretrained(out)
-    config = BertConfig(vocab_size=len(wrapped), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(vocab_size=len(wrapped), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=512)
+    torch.manual_seed(0)  # the same tiny model in every run
     BertModel(config).save_pretrained(out)
     return out
 
