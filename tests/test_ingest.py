@@ -76,28 +76,16 @@ def _error(path) -> str:
     return caught.value.problem
 
 
-def test_empty_file(tmp_path):
-    path = tmp_path / "tom.txt"
-    path.write_bytes(b"")
-    assert "empty" in _error(path)
-
-
-def test_unknown_type(tmp_path):
-    path = tmp_path / "svar.odt"
-    path.write_bytes(b"something")
-    assert "unknown file type '.odt'" in _error(path)
-
-
-def test_undecodable_text(tmp_path):
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("Socialstyrelsen tillstyrker förslaget.".encode("latin-1"))
-    assert "not UTF-8" in _error(path)
-
-
-def test_corrupt_pdf(tmp_path):
-    path = tmp_path / "trasig.pdf"
-    path.write_bytes(b"%PDF-1.7\n1 0 obj garbage \x00\xff")
-    assert "not a readable PDF" in _error(path)
+@pytest.mark.parametrize("name, content, problem", [
+    ("tom.txt", b"", "empty"),
+    ("svar.odt", b"something", "unknown file type '.odt'"),
+    ("latin1.txt", "Socialstyrelsen tillstyrker förslaget.".encode("latin-1"), "not UTF-8"),
+    ("trasig.pdf", b"%PDF-1.7\n1 0 obj garbage \x00\xff", "not a readable PDF"),
+])
+def test_unreadable_file_is_an_error_naming_it(tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert problem in _error(path)
 
 
 def test_truncated_pdf(tmp_path):
