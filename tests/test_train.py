@@ -13,7 +13,7 @@ from pipeline.stance.train import META_FILE, TrainParams, class_weights, train
 @pytest.fixture(scope="module")
 def tiny_params(tiny_bert):
     return TrainParams(backbone=str(tiny_bert), epochs=30, batch_size=8, learning_rate=3e-3, max_length=128,
-                       freeze_embeddings=False)
+                       freeze_embeddings=False, freeze_layers=0)
 
 
 @pytest.fixture(scope="module")
