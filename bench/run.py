@@ -3,6 +3,9 @@
     python bench/run.py stance   # CPU pairs/s at the corpus's paragraph lengths, training s/epoch
     python bench/run.py repro    # wall time of `dvc repro` in a fresh clone (offline, from scratch)
     python bench/run.py          # both
+    python bench/run.py ablate --variant max_length=256 --variant epochs=20,learning_rate=1e-4
+                                 # the transformer's leave-one-response-out CV with params.yaml's
+                                 # train section changed as given, one run per --variant
 
 Numbers depend on the machine: each file records the CPU count and torch threads used.
 """
@@ -106,12 +109,61 @@ def bench_repro() -> dict:
             "machine": machine()}
 
 
+def train_variant(overrides: str):
+    """params.yaml's train section with "key=value,key=value" applied, each value parsed as its
+    field's type."""
+    import dataclasses
+
+    from pipeline.params import load_section
+    from pipeline.stance.train import TrainParams
+
+    params = load_section(ROOT / "params.yaml", "train", TrainParams)
+    for item in filter(None, overrides.split(",")):
+        key, _, value = item.partition("=")
+        if not hasattr(params, key):
+            raise SystemExit(f"--variant {overrides}: TrainParams has no field {key!r}")
+        kind = type(getattr(params, key))
+        params = dataclasses.replace(params, **{key: value.lower() == "true" if kind is bool else kind(value)})
+    return params
+
+
+def bench_ablate(variants: list[str]) -> dict:
+    """Statement macro-F1/accuracy and document-cell accuracy of the transformer under each
+    variant of the train params, cross-validated exactly as the evaluate stage does."""
+    from pipeline.evaluate import cross_validate, document_cells, document_metrics, model_factories, statement_metrics
+    from pipeline.gold import load_document_cells
+    from pipeline.registry import load_referral
+    from pipeline.stance.train import training_data
+
+    params = load_params()
+    referral = load_referral(ROOT / params["referral"])
+    paragraphs = read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph)
+    links = read_jsonl(ROOT / "data" / "links.jsonl", Link)
+    gold, merged = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", paragraphs, referral)
+    gold_cells = load_document_cells(ROOT / "labels/gold/documents.yaml")
+    runs = []
+    for variant in variants:
+        train = train_variant(variant)
+        result = cross_validate(gold, model_factories(["transformer"], train, ROOT / "models"), links, paragraphs,
+                                referral, extra=merged.corrections)
+        statement = statement_metrics(result.rows)["transformer"]
+        cells = document_metrics(document_cells(result.link_predictions["transformer"], paragraphs, referral), gold_cells)
+        runs.append({"variant": variant or "params.yaml", "macro_f1": statement["macro_f1"],
+                     "accuracy": statement["accuracy"], "doc_cell_accuracy": cells["accuracy"],
+                     "predicted": {label: sum(r.pred == label for r in result.rows) for label in statement["per_class"]},
+                     "cv_seconds": result.seconds["transformer"]})
+        print(runs[-1], flush=True)
+    return {"statements": len(gold), "runs": runs, "machine": machine()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="*", choices=["stance", "repro"], default=["stance", "repro"])
+    parser.add_argument("what", nargs="*", choices=["stance", "repro", "ablate"], default=["stance", "repro"])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "stance")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 16, 32])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variant", action="append", default=None,
+                        help='ablate: train params to change, "key=value,key=value" ("" = params.yaml as is)')
     args = parser.parse_args()
     if "stance" in args.what:
         if not (args.model / "stance_meta.json").exists():
@@ -121,6 +173,8 @@ def main() -> int:
         if shutil.which("dvc") is None:
             raise SystemExit("dvc not on PATH: run inside the project's virtualenv (make bench)")
         write("repro.json", bench_repro())
+    if "ablate" in args.what:
+        write("ablation.json", bench_ablate(args.variant or [""]))
     return 0
 
 
