@@ -37,6 +37,13 @@ COLOURS: dict[str, tuple[str, str]] = {
     "neutral": ("#bdbdbd", "#eeeeee"),
 }
 FILES = ("matrix.csv", "tally.csv", "matrix.xlsx", "index.html", "heatmap.png")
+#: the heatmap's rows stay 0.5 in tall, each cell with its word, up to this many responses;
+#: beyond, rows shrink to keep the image within HEATMAP_MAX_HEIGHT and cells carry colour
+#: only. Unbounded, 1,000 responses drew a 75,000-pixel-tall image: 97 s and 8.6 GB of memory.
+HEATMAP_LABELLED_ROWS = 60
+HEATMAP_MAX_HEIGHT = 40.0  # inches; 6,000 pixels at the heatmap's 150 dpi
+#: below this font size (points) response names are left off the heatmap's axis
+HEATMAP_MIN_FONT = 3.0
 
 
 def label(cell: Cell) -> str:
@@ -321,7 +328,9 @@ def write_png(m: Matrix, path: Path) -> None:
     from matplotlib.patches import Patch
 
     rows, cols = max(len(m.docs), 1), max(len(m.targets), 1)
-    fig = Figure(figsize=(2.5 + 0.62 * cols, 1.8 + 0.5 * rows), dpi=150)
+    row_height = min(0.5, (HEATMAP_MAX_HEIGHT - 1.8) / rows)  # inches
+    row_points = row_height * 72
+    fig = Figure(figsize=(2.5 + 0.62 * cols, 1.8 + row_height * rows), dpi=150)
     ax = fig.add_subplot()
     image = [[to_rgba(colour(c)) if (c := m.cell(d, t.id)) else (1.0, 1.0, 1.0, 1.0) for t in m.targets]
              for d in m.docs] or [[(1.0, 1.0, 1.0, 1.0)]]
@@ -331,13 +340,18 @@ def write_png(m: Matrix, path: Path) -> None:
         for x, target in enumerate(m.targets):
             if cell := m.cell(doc, target.id):
                 seen.setdefault((cell.stance, cell.source), (label(cell), colour(cell)))
-                ax.text(x, y, label(cell).replace(" ", "\n"), ha="center", va="center", fontsize=5.5)
+                if rows <= HEATMAP_LABELLED_ROWS:
+                    ax.text(x, y, label(cell).replace(" ", "\n"), ha="center", va="center", fontsize=5.5)
     ax.set_xticks(range(len(m.targets)), [t.id for t in m.targets], fontsize=7)
-    ax.set_yticks(range(len(m.docs)), [m.organisation(d) for d in m.docs], fontsize=7)
+    if (font := min(7.0, 0.8 * row_points)) >= HEATMAP_MIN_FONT:
+        ax.set_yticks(range(len(m.docs)), [m.organisation(d) for d in m.docs], fontsize=font)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(m.docs)} remissinstanser (namnen i matrix.xlsx och index.html)", fontsize=7)
     ax.xaxis.tick_top()
     ax.set_xticks([x - 0.5 for x in range(1, cols)], minor=True)
     ax.set_yticks([y - 0.5 for y in range(1, rows)], minor=True)
-    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.grid(which="minor", color="white", linewidth=min(1.5, 0.2 * row_points))
     ax.tick_params(which="minor", length=0)
     ax.set_title(f"Remissammanställning – {m.referral.id}", fontsize=9, pad=18)
     rank = {s: n for n, s in enumerate(LABELS)}

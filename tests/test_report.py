@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 from openpyxl import load_workbook
 
@@ -23,7 +24,8 @@ from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.records import LABELS, Cell, Paragraph, Prediction, Target, write_jsonl
 from pipeline.registry import Referral
 from pipeline.cli import main
-from pipeline.report import BLANKET_MARK, COLOURS, SWEDISH, build_matrix, sheet_name, write_reports
+from pipeline.report import (BLANKET_MARK, COLOURS, HEATMAP_MAX_HEIGHT, SWEDISH, build_matrix, sheet_name,
+                             write_reports)
 from tests.conftest import GOLD, REGISTRY
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -206,6 +208,21 @@ def test_heatmap_rows_are_responses(reports, gold, tmp_path):
                   source="statement", speaker=f"Instans {n}") for n in range(14) for t in ("1", "2")]
     tall = imread(write_reports(cells, [], [], referral, tmp_path)["heatmap.png"])
     assert tall.shape[0] > tall.shape[1]
+
+
+def test_a_heatmap_of_a_thousand_responses_stays_bounded(tmp_path):
+    """Rows shrink past HEATMAP_LABELLED_ROWS so that the image (and the memory drawing it)
+    does not grow with the number of responses; every response keeps its coloured row."""
+    referral = Referral(id="R", title="", targets=(Target("1", "forslag", "Ett"), Target("2", "forslag", "Två")))
+    cells = [Cell(doc=f"svar-{n:04d}", target="1", stance="oppose" if n == 999 else "support", confidence=1.0,
+                  source="statement", speaker=f"Instans {n}") for n in range(1000)]
+    image = imread(write_reports(cells, [], [], referral, tmp_path)["heatmap.png"])
+    assert image.shape[0] <= (HEATMAP_MAX_HEIGHT + 1) * 150
+    # the last response's red row is still drawn, below the rows of green (the legend below has both)
+    red = np.all(np.isclose(image[..., :3], to_rgb(COLOURS["oppose"][0]), atol=0.02), axis=-1)
+    green = np.all(np.isclose(image[..., :3], to_rgb(COLOURS["support"][0]), atol=0.02), axis=-1)
+    green_rows = np.unique(np.nonzero(green)[0])
+    assert red.any() and (green_rows < np.nonzero(red)[0].min()).mean() > 0.9
 
 
 def test_reports_are_replaced_whole(reports, corpus, paragraphs, referral):
