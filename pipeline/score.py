@@ -52,9 +52,8 @@ R = TypeVar("R")
 
 CACHE_DIR = ".cache"
 DEFAULT_MAX_PAGES = 300
-#: fp32 on a CPU unless asked for int8: on 2 cores int8 ran e5-small 1.6× faster (10.0 vs 6.2
-#: pairs/s) but gave fp32's label on only 96% of the corpus's 112 pairs (probabilities moved
-#: by up to 0.10); bench/score.py measures both on the trained model (bench/results/score.md)
+#: fp32 on a CPU unless asked for int8: on 2 cores int8 ran the fine-tuned e5-small 1.7× faster
+#: (19.6 vs 11.5 pairs/s) but changed 2% of the labels (1745/1780 the same; bench/results/score.md)
 DEFAULT_CPU_PATH = "plain"
 #: Swedish responses have about a third of their words in SWEDISH_WORDS (0.33-0.36 on the
 #: corpus), Norwegian 0.06, German 0.03, English 0; below this the text is probably not Swedish
@@ -127,8 +126,9 @@ def default_workers() -> int:
 class Options:
     model: Path = Path("models/stance")
     device: str = "auto"
-    #: pairs per forward pass (at most a document's pairs: they are batched per document);
-    #: on 2 CPU cores with e5-small 32 gave 5.7 pairs/s, 16 gave 4.6
+    #: pairs per forward pass (at most a document's pairs: they are batched per document, and
+    #: 32 holds a typical response's 18 in one pass); on 2 idle cores 8, 16 and 32 run within
+    #: 6% of each other (bench/results/stance.json)
     batch_size: int = 32
     workers: int = field(default_factory=default_workers)
     max_pages: int = DEFAULT_MAX_PAGES
