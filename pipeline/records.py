@@ -6,6 +6,7 @@ edges (CLI, DVC stages) through :func:`read_jsonl` / :func:`write_jsonl`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -118,6 +119,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def hash_file(digest, path: Path) -> None:
+    """Feed a file's bytes to ``digest`` (a hashlib object) in 1 MiB chunks: models and PDFs
+    need not fit in memory twice."""
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    hash_file(digest, path)
+    return digest.hexdigest()
 
 
 def atomic_save(path: Path, save: Callable[[Path], None]) -> None:

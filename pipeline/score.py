@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from .aggregate import aggregate
 from .classify import classify, voices
 from .ingest import IngestError, find_responses, ingest_file
 from .link import LinkParams, link
 from .params import load_section
-from .records import Cell, Link, Paragraph, Prediction, atomic_write_text, write_jsonl
+from .records import Cell, Link, Paragraph, Prediction, atomic_write_text, file_sha256, hash_file, write_jsonl
 from .registry import Referral, load_referral
 from .segment import segment
 
@@ -311,14 +311,6 @@ STAGE_MODULES = ("ingest", "segment", "sentences", "link", "embed", "speakers", 
                  "records", "stance.data", "stance.predict")
 
 
-def _hash_files(digest, files: Iterable[Path], root: Path) -> None:
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-
-
 def fingerprint(model_dir: Path, inference: Inference, settings: Settings, referral_path: Path) -> str:
     """Everything besides the input that a document's results depend on."""
     import torch
@@ -326,7 +318,9 @@ def fingerprint(model_dir: Path, inference: Inference, settings: Settings, refer
 
     digest = hashlib.sha256()
     model_dir = Path(model_dir)
-    _hash_files(digest, sorted(p for p in model_dir.rglob("*") if p.is_file()), model_dir)
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(model_dir)).encode() + b"\0")
+        hash_file(digest, path)
     for name in STAGE_MODULES:
         digest.update(Path(importlib.import_module(f"{__package__}.{name}").__file__).read_bytes())
     digest.update(Path(referral_path).read_bytes())
@@ -362,14 +356,6 @@ def remove_temporaries(out: Path) -> None:
 
 
 # --- inputs -----------------------------------------------------------------------------------------
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def plan(paths: Sequence[Path]) -> tuple[list[Job], list[Problem]]:
     """Distinct responses to score, with unique document ids, and the files left out.

@@ -21,7 +21,6 @@ nibbles are weights 0-15 and high nibbles weights 16-31, each worth ``(nibble - 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..records import replace_dir, temporary_sibling_dir
+from ..records import file_sha256, replace_dir, temporary_sibling_dir
 
 log = logging.getLogger(__name__)
 
@@ -318,14 +317,6 @@ def build_tokenizer(f: E5File):
         # XLM-R's inputs: e5 only ever saw token type 0, which BertModel uses when none is given
         model_input_names=["input_ids", "attention_mask"],
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def provenance(source: Path) -> dict:
