@@ -5,6 +5,8 @@ kommunstyrelse), its administration (stadsledningskontoret), its boards (socialn
 äldrenämnden) with their administrations ("Förvaltningen …"), and party statements
 ("Särskilt uttalande av … (L)", "Ersättaryttrande av … (KD)"). Only the organisation's own
 voice decides a cell of the remissammanställning; the others are kept with their speaker.
+A case file's account of the referral ("Ärendet": "Utredningens bedömning är …") is nobody's
+position: it gets its own speaker, so a restated assessment never fills a cell.
 """
 from __future__ import annotations
 
@@ -24,9 +26,14 @@ PARTY_STATEMENT = re.compile(
     r"(?!,?\s*se\b)")  # "…(SD), se Reservationer m.m." only points to the statement
 PARTIES = {"S": "Socialdemokraterna", "M": "Moderaterna", "SD": "Sverigedemokraterna", "C": "Centerpartiet",
            "V": "Vänsterpartiet", "KD": "Kristdemokraterna", "L": "Liberalerna", "MP": "Miljöpartiet"}
+#: headings of a municipal case file (tjänsteutlåtande) under which the organisation restates
+#: the referral ("Ärendet", "Sammanfattning av ärendet", "Bakgrund"): no one takes a position there
+REFERRAL_ACCOUNT = re.compile(r"^(?:Sammanfattning av ärendet|Ärendet|Bakgrund|Utredningens förslag)\s*$")
+#: the speaker of such paragraphs: never the organisation's own voice, so never a cell's evidence
+REFERRAL_ACCOUNT_SPEAKER = "Referat av utredningen"
 #: headings under which the organisation speaks in its own name again
 OWN_SECTION = re.compile(r"^(?:Föredragande borgarrådens synpunkter|Förslag till beslut|Sammanfattning"
-                         r"|Ärendet|Beredning|Kommunstyrelsen)\b")
+                         r"|Remissammanställning\w*|Beredning|Kommunstyrelsen)\b")
 #: the organisation as subject of a stance sentence: "Socialstyrelsen avstyrker", "VGR anser"
 SUBJECT = re.compile(r"(?:^|[.:!?]\s+|\b(?:att|och|men)\s+)([A-ZÅÄÖ][\w-]*(?: [A-ZÅÄÖ][\w-]*)?)\s+"
                      r"(?:tillstyrker|avstyrker|anser|instämmer|delar|ser|ställer|välkomnar|motsätter|"
@@ -73,6 +80,8 @@ def attribute_speakers(paragraphs: Sequence[Paragraph], organisation: str) -> di
             party = PARTY_STATEMENT.match(heading)
             if party:
                 voice, party_until_heading = PARTIES.get(party.group(1), party.group(1)), True
+            elif REFERRAL_ACCOUNT.match(heading):
+                voice, organ, party_until_heading = REFERRAL_ACCOUNT_SPEAKER, None, False
             elif ORGAN.match(heading):
                 voice, organ, party_until_heading = heading, heading, False
             elif OWN_SECTION.match(heading) or OWN_VOICE_ORGANS.match(heading) or party_until_heading:

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.gold import paragraphs_holding
 from pipeline.records import Paragraph
-from pipeline.speakers import attribute_speakers, organisation_name
+from pipeline.speakers import REFERRAL_ACCOUNT_SPEAKER, attribute_speakers, organisation_name
 
 OWN_VOICE_IN_GOLD = {"socialstyrelsen": "Socialstyrelsen", "sveriges-socialchefer": "FSS",
                      "vastra-gotalandsregionen": "VGR", "stockholms-stad": "Stockholms stad"}
@@ -54,3 +54,24 @@ def test_a_pointer_to_a_party_statement_is_not_the_statement():
                     section="Reservation av Bo Berg (V)")]
     assert attribute_speakers(paragraphs, "Uppsala kommun") == {
         "p001": "Socialnämnden", "p002": "Socialnämnden", "p003": "Socialnämnden", "p004": "Vänsterpartiet"}
+
+
+def test_the_case_files_account_of_the_referral_is_no_ones_position(attributed, paragraphs):
+    # Stockholm's "Ärendet" restates the inquiry ("Utredningens grundläggande bedömning är …"):
+    # it must not decide the city's cell for 4.1, which comes from the blanket clause
+    _, speakers = attributed["stockholms-stad"]
+    (account,) = [p for p in paragraphs if p.doc == "stockholms-stad"
+                  and p.text.startswith("Stärkt läkarmedverkan") and "grundläggande bedömning" in p.text]
+    assert speakers[account.id] == REFERRAL_ACCOUNT_SPEAKER
+    (own,) = [p for p in paragraphs if p.doc == "stockholms-stad" and "som princip rimligt" in p.text]
+    assert speakers[own.id] == "Stockholms stad"
+
+
+def test_background_sections_are_accounts_and_the_organisation_speaks_again_after_them():
+    paragraphs = [p(1, "Bakgrund", "heading", "Bakgrund"),
+                  p(2, "Utredningen föreslår att kommuner får anställa läkare.", section="Bakgrund"),
+                  p(3, "Förslag till beslut", "heading", "Förslag till beslut"),
+                  p(4, "Kommunen tillstyrker förslaget.", section="Förslag till beslut")]
+    assert attribute_speakers(paragraphs, "Uppsala kommun") == {
+        "p001": REFERRAL_ACCOUNT_SPEAKER, "p002": REFERRAL_ACCOUNT_SPEAKER,
+        "p003": "Uppsala kommun", "p004": "Uppsala kommun"}
