@@ -132,7 +132,8 @@ def train_variant(overrides: str):
 def bench_ablate(variants: list[str]) -> dict:
     """Statement macro-F1/accuracy and document-cell accuracy of the transformer under each
     variant of the train params, cross-validated exactly as the evaluate stage does."""
-    from pipeline.evaluate import cross_validate, document_cells, document_metrics, model_factories, statement_metrics
+    from pipeline.evaluate import cross_validate, document_cells, document_metrics, statement_metrics
+    from pipeline.stance.deploy import factories
     from pipeline.gold import load_document_cells
     from pipeline.registry import load_referral
     from pipeline.stance.train import training_data
@@ -146,7 +147,7 @@ def bench_ablate(variants: list[str]) -> dict:
     runs = []
     for variant in variants:
         train = train_variant(variant)
-        result = cross_validate(gold, model_factories(["transformer"], train, ROOT / "models"), links, paragraphs,
+        result = cross_validate(gold, factories(["transformer"], train, ROOT / "models"), links, paragraphs,
                                 referral, extra=merged.corrections)
         statement = statement_metrics(result.rows)["transformer"]
         cells = document_metrics(document_cells(result.link_predictions["transformer"], paragraphs, referral), gold_cells)
@@ -161,15 +162,18 @@ def bench_ablate(variants: list[str]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="*", choices=["stance", "repro", "ablate"], default=["stance", "repro"])
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "stance")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "stance-transformer")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 16, 32])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variant", action="append", default=None,
                         help='ablate: train params to change, "key=value,key=value" ("" = params.yaml as is)')
     args = parser.parse_args()
     if "stance" in args.what:
-        if not (args.model / "stance_meta.json").exists():
-            raise SystemExit(f"{args.model}: no trained model; run `dvc repro` first")
+        from pipeline.stance.deploy import model_name
+
+        if not (args.model / "stance_meta.json").exists() or model_name(args.model) != "transformer":
+            raise SystemExit(f"{args.model}: no fine-tuned transformer; `make bench` fits one into "
+                             f"models/stance-transformer (remiss train --model transformer)")
         write("stance.json", bench_stance(args.model, args.batch_sizes, args.repeats))
     if "repro" in args.what:
         if shutil.which("dvc") is None:

@@ -7,7 +7,8 @@ Builds ``--docs`` responses by recombining the real paragraphs of corpus/respons
 :func:`pipeline.score.score` on them and writes ``bench/results/score.json`` and ``.md``:
 
 - the first tenth of the corpus on the CPU twice, plain fp32 and dynamic int8: the model's
-  pairs/s (time inside classify) and how often int8 gives plain's label;
+  pairs/s (time inside classify) and how often int8 gives plain's label (a transformer only;
+  a deployed baseline such as the lexicon has one CPU path);
 - the whole corpus with the default settings: documents/s, pairs/s, peak memory (this process
   and its workers together, sampled; and ru_maxrss);
 - linearity: the time for all documents over the time for a tenth (10 means linear).
@@ -42,6 +43,8 @@ from pipeline.params import load_section  # noqa: E402
 from pipeline.records import Paragraph, atomic_write_text, read_jsonl  # noqa: E402
 from pipeline.score import DEFAULT_CPU_PATH, Options, Summary, default_workers, resolve_device, score  # noqa: E402
 from pipeline.segment import segment  # noqa: E402
+from pipeline.stance.deploy import model_name  # noqa: E402
+from pipeline.stance.train import TRANSFORMER  # noqa: E402
 from tests.pdfs import write_pdf  # noqa: E402
 
 RESPONSES = ROOT / "corpus" / "responses"
@@ -159,20 +162,22 @@ def markdown(result: dict) -> str:
         f"| {name} | {v['documents']} | {v['pairs']} | {v['seconds']} | {v['documents_per_s']} | {v['pairs_per_s']} "
         f"| {v['model_pairs_per_s']} | {v['peak_rss_mb']} |" for name, v in r.items())
     agree = result["int8_vs_plain"]
+    cpu_paths = (f"""- **CPU inference, plain fp32 vs dynamic int8** (first {r['cpu-plain']['documents']} documents): model
+  throughput {r['cpu-plain']['model_pairs_per_s']} vs {r['cpu-int8']['model_pairs_per_s']} pairs/s;
+  int8 gives plain's label on {agree['same_label']}/{agree['pairs']} pairs ({agree['agreement']:.1%}).
+  Default CPU path: `{DEFAULT_CPU_PATH}`.""" if agree else
+                 f"- **CPU inference**: the {s['model_name']} model has one CPU path (no int8 to compare).")
     return f"""# `remiss score` benchmark
 
 {s['docs']} synthetic responses (every {s['pdf_every']}th a PDF) recombined from the real paragraphs of
-corpus/responses; model `{s['model']}`; device {s['device']}; {s['workers']} workers; batch size
+corpus/responses; model `{s['model']}` ({s['model_name']}); device {s['device']}; {s['workers']} workers; batch size
 {s['batch_size']}; semantic linking {'on' if s['semantic'] else 'off'}; {s['machine']}.
 
 | run | documents | pairs | seconds | documents/s | pairs/s (end to end) | pairs/s (model) | peak RSS MB (all processes) |
 |---|---|---|---|---|---|---|---|
 {rows}
 
-- **CPU inference, plain fp32 vs dynamic int8** (first {r['cpu-plain']['documents']} documents): model
-  throughput {r['cpu-plain']['model_pairs_per_s']} vs {r['cpu-int8']['model_pairs_per_s']} pairs/s;
-  int8 gives plain's label on {agree['same_label']}/{agree['pairs']} pairs ({agree['agreement']:.1%}).
-  Default CPU path: `{DEFAULT_CPU_PATH}`.
+{cpu_paths}
 - **Linearity**: {full['documents']} documents took {full['seconds']} s, {small['documents']} took
   {small['seconds']} s: ratio {result['linearity']['ratio']} for {result['linearity']['expected']}× the documents
   (per document after start-up: {result['linearity']['seconds_per_doc_small']} s vs
@@ -199,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/score.py: no trained stance model in {args.model} (no stance_meta.json). Train one first "
               f"(`dvc repro` or `remiss train`), or point --model at one.", file=sys.stderr)
         return 2
+    transformer = model_name(args.model) == TRANSFORMER
 
     link = load_section(ROOT / "params.yaml", "link", LinkParams, semantic=args.semantic)
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
@@ -210,11 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         # not measured: the first run of a process pays once for what later runs find warm (the
         # model file in the page cache, oneDNN's kernels, imports); it would bend the ratios
         run("warm-up", paths[:2], work / "warm-up", base)
-        runs = {
-            "cpu-plain": run("cpu-plain", small, work / "cpu-plain", dataclasses.replace(base, device="cpu", cpu_path="plain")),
-            "cpu-int8": run("cpu-int8", small, work / "cpu-int8", dataclasses.replace(base, device="cpu", cpu_path="int8")),
-        }
-        agree = agreement(work / "cpu-plain", work / "cpu-int8")
+        runs = {"cpu-plain": run("cpu-plain", small, work / "cpu-plain",
+                                 dataclasses.replace(base, device="cpu", cpu_path="plain"))}
+        agree = None
+        if transformer:
+            runs["cpu-int8"] = run("cpu-int8", small, work / "cpu-int8",
+                                   dataclasses.replace(base, device="cpu", cpu_path="int8"))
+            agree = agreement(work / "cpu-plain", work / "cpu-int8")
         # linearity compares runs with the same settings: on a CPU the default path's run above
         small_name = f"cpu-{DEFAULT_CPU_PATH}" if resolve_device(args.device) == "cpu" else "small"
         if small_name not in runs:
@@ -224,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     small_run, full_run = runs[small_name], runs["full"]
     marginal = (full_run["seconds"] - small_run["seconds"]) / max(1, len(paths) - len(small))
     result = {
-        "settings": {"docs": args.docs, "pdf_every": args.pdf_every, "model": str(args.model), "device": args.device,
+        "settings": {"docs": args.docs, "pdf_every": args.pdf_every, "model": str(args.model),
+                     "model_name": model_name(args.model), "device": args.device,
                      "workers": args.workers, "batch_size": args.batch_size, "semantic": link.semantic,
                      "default_cpu_path": DEFAULT_CPU_PATH,
                      "machine": f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "

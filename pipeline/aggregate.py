@@ -26,10 +26,13 @@ VERDICTS = ("support", "oppose", "hesitant")
 
 def _cell(doc: str, target: str, speaker: str, predictions: list[Prediction]) -> Cell:
     verdicts = [p for p in predictions if p.stance in VERDICTS]
-    pool, labels = (verdicts, VERDICTS) if verdicts else (predictions, LABELS)
+    pool = verdicts or predictions
+    # the cell takes one of the labels its paragraphs were given: probabilities only break ties
+    # between them (a calibrated model may put more mass on a label it did not predict)
+    labels = tuple(label for label in LABELS if any(p.stance == label for p in pool))
     weight = {label: sum(p.probs.get(label, 0.0) for p in pool) for label in labels}
     stance = max(labels, key=lambda label: (weight[label], -labels.index(label)))
-    backing = sorted((p for p in pool if p.stance == stance), key=lambda p: -p.probs.get(stance, 0.0)) or pool
+    backing = sorted((p for p in pool if p.stance == stance), key=lambda p: -p.probs.get(stance, 0.0))
     confidence = sum(p.probs.get(stance, 0.0) for p in backing) / len(backing)
     rest = [p.paragraph for p in predictions if p not in backing]
     flags = []

@@ -62,16 +62,16 @@ def classify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--links", type=Path, default=Path("data/links.jsonl"))
     p.add_argument("--paragraphs", type=Path, default=Path("data/paragraphs.jsonl"))
     p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
-    p.add_argument("--model", type=Path, default=Path("models/stance"), help="a model saved by `remiss train`")
+    p.add_argument("--model", type=Path, default=Path("models/stance"), help="a model fitted by `remiss train`")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--out", type=Path, default=Path("data/predictions.jsonl"))
 
 
 def classify_cmd(args: argparse.Namespace) -> int:
-    from .stance.predict import StanceModel
+    from .stance.deploy import load
 
-    model = StanceModel.load(args.model, device=args.device, batch_size=args.batch_size)
+    model = load(args.model, device=args.device, batch_size=args.batch_size)
     predictions = classify(read_jsonl(args.links, Link), read_jsonl(args.paragraphs, Paragraph),
                            load_referral(args.referral), model)
     write_jsonl(args.out, predictions)

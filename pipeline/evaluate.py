@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
@@ -24,11 +24,11 @@ from .aggregate import aggregate
 from .classify import classify, voices
 from .records import LABELS, Cell, Link, Paragraph, Prediction
 from .registry import Referral
-from .stance.data import Classifier, Pair
+from .stance.data import Pair
+from .stance.deploy import Factory
+from .stance.train import TRANSFORMER
 
 log = logging.getLogger(__name__)
-
-Factory = Callable[[], Classifier]
 
 
 @dataclass(frozen=True)
@@ -165,29 +165,13 @@ def summary_json(statement: Mapping[str, dict], documents: Mapping[str, dict], s
 
 # --- CLI ---------------------------------------------------------------------------------------
 
-#: the fine-tuned transformer's name in metrics (the baselines use their registry names)
-TRANSFORMER = "transformer"
-
-
 @dataclass(frozen=True)
 class EvaluateParams:
-    """params.yaml ``evaluate:``."""
+    """params.yaml ``evaluate:``. The deployed model is ``train.model``: its cross-validated
+    cells are metrics/documents_cv.jsonl and the headline of metrics/documents.json."""
 
     #: every model cross-validated side by side
     models: tuple[str, ...] = ("lexicon", "tfidf_logreg", "e5_logreg", TRANSFORMER)
-    #: the model `dvc repro` deploys (the classify stage): its cells are metrics/documents_cv.jsonl
-    deployed: str = TRANSFORMER
-
-
-def model_factories(names: Sequence[str], train_params, models_dir) -> dict[str, Factory]:
-    from .stance.baselines import BASELINES
-    from .stance.predict import TransformerClassifier
-
-    known = {**BASELINES, TRANSFORMER: lambda: TransformerClassifier(params=train_params, models_dir=models_dir)}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"evaluate.models: unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    return {name: known[name] for name in names}
 
 
 def evaluate_args(p: argparse.ArgumentParser) -> None:
@@ -204,18 +188,20 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     from .params import load_section
     from .records import atomic_write_text, read_jsonl, write_jsonl
     from .registry import load_referral
+    from .stance.deploy import factories
     from .stance.train import TrainParams, training_data
 
     params = load_section(args.params, "evaluate", EvaluateParams)
     train_params = load_section(args.params, "train", TrainParams, backbone=args.backbone)
-    if params.deployed not in params.models:
-        raise ValueError(f"{args.params}: evaluate.deployed {params.deployed!r} is not in evaluate.models")
+    deployed = train_params.model
+    if deployed not in params.models:
+        raise ValueError(f"{args.params}: train.model {deployed!r} (the deployed model) is not in evaluate.models")
     referral = load_referral(args.referral)
     paragraphs = read_jsonl(args.paragraphs, Paragraph)
     gold, merged = training_data(args.statements, args.corrections, paragraphs, referral)
     gold_cells = load_document_cells(args.documents_gold)
     result = cross_validate(gold,
-                            model_factories(params.models, train_params, args.models_dir),
+                            factories(params.models, train_params, args.models_dir),
                             read_jsonl(args.links, Link), paragraphs, referral, extra=merged.corrections)
 
     statement = statement_metrics(result.rows)
@@ -223,10 +209,10 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     documents = {m: document_metrics(c, gold_cells) for m, c in cells.items()}
     out = args.out
     write_jsonl(out / "statements_cv.jsonl", result.rows)
-    write_jsonl(out / "documents_cv.jsonl", cells[params.deployed])
+    write_jsonl(out / "documents_cv.jsonl", cells[deployed])
     atomic_write_text(out / "stance.json", summary_json(statement, documents, result.seconds))
     atomic_write_text(out / "documents.json", json.dumps(
-        {"deployed": params.deployed, **documents[params.deployed], "by_model": {
+        {"deployed": deployed, **documents[deployed], "by_model": {
             m: {k: v for k, v in d.items() if k not in ("wrong", "extra")} for m, d in documents.items()}},
         ensure_ascii=False, indent=1) + "\n")
     for model in params.models:

@@ -254,8 +254,10 @@ def prepared(jobs: Sequence[Job], task: Callable[[Job], R], workers: int) -> Ite
 class Inference:
     """The stance model as classify() calls it, in its precision."""
 
-    model: object  # StanceModel, with its batch size
-    precision: str  # "fp32", "int8" (CPU), "bf16" or "fp16" (CUDA autocast)
+    model: object  # a StanceModel with its device and batch size, or a fitted baseline
+    precision: str  # "fp32", "int8" (CPU), "bf16" or "fp16" (CUDA autocast); "exact" for a baseline
+    device: str = "cpu"
+    batch_size: int | None = None
 
     def predict(self, pairs):
         import torch
@@ -290,8 +292,15 @@ def quantize(model):
 def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int) -> Inference:
     import torch
 
+    from .stance.deploy import load, model_name
     from .stance.predict import StanceModel
+    from .stance.train import TRANSFORMER
 
+    name = model_name(model_dir)
+    if name != TRANSFORMER:
+        if cpu_path == "int8":
+            raise ValueError(f"--cpu-path int8 quantises a transformer; {model_dir} holds a {name} model")
+        return Inference(load(model_dir), "exact")
     device = resolve_device(device)
     model = StanceModel.load(model_dir, device=device, batch_size=batch_size)
     if device == "cuda":
@@ -301,14 +310,14 @@ def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int)
         precision = "int8"
     else:
         precision = "fp32"
-    return Inference(model, precision)
+    return Inference(model, precision, device, batch_size)
 
 
 # --- the cache ------------------------------------------------------------------------------------
 
 #: modules whose code decides a document's results: a change to any of them invalidates the cache
 STAGE_MODULES = ("ingest", "segment", "sentences", "link", "embed", "speakers", "blanket", "classify", "aggregate",
-                 "records", "stance.data", "stance.predict")
+                 "records", "stance.data", "stance.predict", "stance.deploy", "stance.baselines")
 
 
 def fingerprint(model_dir: Path, inference: Inference, settings: Settings, referral_path: Path) -> str:
@@ -325,7 +334,7 @@ def fingerprint(model_dir: Path, inference: Inference, settings: Settings, refer
         digest.update(Path(importlib.import_module(f"{__package__}.{name}").__file__).read_bytes())
     digest.update(Path(referral_path).read_bytes())
     digest.update(json.dumps({
-        "device": inference.model.device, "precision": inference.precision, "batch_size": inference.model.batch_size,
+        "device": inference.device, "precision": inference.precision, "batch_size": inference.batch_size,
         "link": dataclasses.asdict(settings.link), "torch": torch.__version__, "transformers": transformers.__version__,
     }, sort_keys=True).encode())
     return digest.hexdigest()

@@ -88,3 +88,11 @@ def test_blanket_clause_fills_only_unaddressed_positions(referral):
     assert {t.id for t in referral.positions()} == set(by_target)  # avsnitt (2.4, 8) get no default
     assert all(c.source == "blanket" and c.stance == "support" and c.evidence == ["p001"]
                for t, c in by_target.items() if t != "5.4")
+
+
+def test_a_cell_takes_a_label_its_paragraphs_were_given(referral):
+    # calibrated probabilities may favour a label no paragraph got: the predicted labels decide
+    leaning = {"support": 0.45, "oppose": 0.05, "hesitant": 0.1, "neutral": 0.4}
+    predictions = [Prediction("d", f"p{n}", "4.1", "neutral", leaning, "Org") for n in (1, 2)]
+    cells, _ = aggregate_document("d", "Org", predictions, [], referral, {})
+    assert [(c.target, c.stance, c.confidence) for c in cells] == [("4.1", "neutral", 0.4)]

@@ -65,3 +65,18 @@ def test_every_baseline_fits_and_predicts_probabilities(name, stance_pairs):
     fitted = np.mean([p.label == s.label for p, s in zip(predictions, stance_pairs)])
     assert fitted >= 0.7, f"{name} does not even fit its own training data ({fitted:.2f})"
     assert model.predict([]) == []
+
+
+def test_a_fitted_lexicon_keeps_its_labels_and_trusts_cues_more_than_its_default(stance_pairs):
+    unfitted = LexiconBaseline().predict(stance_pairs)
+    fitted_model = LexiconBaseline().fit(stance_pairs)
+    fitted = fitted_model.predict(stance_pairs)
+    assert [p.label for p in fitted] == [p.label for p in unfitted]
+    assert all(sum(p.probs.values()) == pytest.approx(1.0) for p in fitted)
+    rules = [fitted_model.decide(p) for p in stance_pairs]
+    cue_support = [f.probs["support"] for f, r in zip(fitted, rules) if r == ("cue", "support")]
+    default_neutral = [f.probs["neutral"] for f, r in zip(fitted, rules) if r == ("default", "neutral")]
+    # on the gold, a "tillstyrker"-type cue is right far more often than the fallback to neutral
+    assert min(cue_support) > 0.7 and max(default_neutral) < 0.6
+    gold_of_default = [p.label for p, r in zip(stance_pairs, rules) if r == ("default", "neutral")]
+    assert max(default_neutral) == pytest.approx((gold_of_default.count("neutral") + 1) / (len(gold_of_default) + 4))

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score
 
 from pipeline import cli
 from pipeline.evaluate import (CVRow, confusion_table, cross_validate, document_cells, document_metrics,
-                               model_factories, statement_metrics)
+                               statement_metrics)
 from pipeline.gold import load_document_cells
 from pipeline.records import LABELS, Cell, write_jsonl
 from pipeline.stance.baselines import LexiconBaseline
@@ -80,12 +80,10 @@ def test_lexicon_cells_of_held_out_responses(stance_pairs, corpus_links, paragra
     result = cross_validate(stance_pairs, {"lexicon": LexiconBaseline}, corpus_links, paragraphs, referral)
     cells = document_cells(result.link_predictions["lexicon"], paragraphs, referral)
     scored = document_metrics(cells, load_document_cells(GOLD / "documents.yaml"))
-    assert scored["accuracy"] >= 0.85 and scored["addressed_recall"] >= 0.95
-
-
-def test_unknown_model_names_are_refused():
-    with pytest.raises(ValueError, match="unknown model.*nope"):
-        model_factories(["lexicon", "nope"], None, None)
+    assert scored["accuracy"] >= 0.90 and scored["addressed_recall"] >= 0.95
+    # the city does not comment on 4.1 itself (its case file only restates the inquiry): the blanket clause decides
+    (city_41,) = [c for c in cells if (c.doc, c.target) == ("stockholms-stad", "4.1")]
+    assert (city_41.stance, city_41.source) == ("support", "blanket")
 
 
 def test_evaluate_command_writes_metrics_and_plots(tmp_path, paragraphs, corpus_links):
@@ -93,7 +91,7 @@ def test_evaluate_command_writes_metrics_and_plots(tmp_path, paragraphs, corpus_
     write_jsonl(data / "paragraphs.jsonl", paragraphs)
     write_jsonl(data / "links.jsonl", corpus_links)
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"evaluate": {"models": ["lexicon", "tfidf_logreg"], "deployed": "lexicon"}}))
+    params.write_text(yaml.safe_dump({"evaluate": {"models": ["lexicon", "tfidf_logreg"]}, "train": {"model": "lexicon"}}))
     out = tmp_path / "metrics"
     code = cli.main(["evaluate", "--paragraphs", str(data / "paragraphs.jsonl"), "--links", str(data / "links.jsonl"),
                      "--referral", str(REGISTRY), "--statements", str(GOLD / "statements.yaml"),

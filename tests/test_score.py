@@ -218,3 +218,16 @@ def test_int8_predicts_the_labels_of_plain_fp32(model, documents, paragraphs, re
     assert len(plain) == len(int8) > 50
     agreement = sum(a.stance == b.stance for a, b in zip(plain, int8)) / len(plain)
     assert agreement >= INT8_AGREEMENT
+
+
+def test_a_deployed_baseline_scores_and_refuses_int8(tmp_path, stance_pairs):
+    from pipeline.stance.deploy import fit_and_save
+    from pipeline.stance.train import TrainParams
+
+    lexicon = fit_and_save(stance_pairs, TrainParams(model="lexicon"), tmp_path / "lexicon")
+    folder = _corpus(tmp_path / "in")
+    assert main(_args(folder, lexicon, tmp_path / "int8", "--cpu-path", "int8")) == 2
+    assert main(_args(folder, lexicon, tmp_path / "out", "--workers", "0")) == 0
+    cells = {(c["doc"], c["target"]): c for c in map(json.loads, (tmp_path / "out" / "documents.jsonl").open())}
+    assert cells[("stockholms-stad", "7.2.7")]["source"] == "blanket"
+    assert cells[("vastra-gotalandsregionen", "5.4")]["stance"] == "oppose"

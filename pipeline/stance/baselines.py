@@ -132,22 +132,39 @@ def _mentions(pair: Pair) -> list[int]:
     return sorted(places)
 
 
+#: where the lexicon's decision came from: a cue in the paragraph, in the list's lead-in, or none
+RULES = ("cue", "lead-in", "default")
+
+
 @register("lexicon")
 @dataclass
 class LexiconBaseline:
-    """Cue words, no training. The paragraph's sentences that carry cues are candidates;
-    the one nearest (in sentences) to a mention of the target decides, ties going to the
-    earlier sentence (verdicts come first). No cue in the paragraph: the list's lead-in
-    ("Socialstyrelsen avstyrker:") decides; no cue at all: neutral."""
+    """Cue words. The paragraph's sentences that carry cues are candidates; the one nearest
+    (in sentences) to a mention of the target decides, ties going to the earlier sentence
+    (verdicts come first). No cue in the paragraph: the list's lead-in ("Socialstyrelsen
+    avstyrker:") decides; no cue at all: neutral.
+
+    The label never depends on training. What ``fit`` learns is how far to trust it: for each
+    (rule, label) the labels gold gives such pairs, add-one smoothed, become the prediction's
+    probabilities (a cue's "support" is right far more often than the default "neutral"), so
+    cells get a confidence that means something. Unfitted, the probabilities are one-hot."""
 
     cues: tuple[Cue, ...] = CUES
     default: str = "neutral"
+    #: (rule, label) → gold label → count, from fit
+    calibration: dict[tuple[str, str], dict[str, int]] | None = field(default=None, repr=False)
 
     def fit(self, pairs: Sequence[Pair]) -> "LexiconBaseline":
-        _check_labels(pairs)
+        labels = _check_labels(pairs)
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for pair, gold in zip(pairs, labels):
+            row = counts.setdefault(self.decide(pair), dict.fromkeys(LABELS, 0))
+            row[gold] += 1
+        self.calibration = counts
         return self
 
-    def label(self, pair: Pair) -> str:
+    def decide(self, pair: Pair) -> tuple[str, str]:
+        """(rule, label) for one pair."""
         from ..sentences import sentences
 
         text = pair.paragraph_text
@@ -161,15 +178,22 @@ class LexiconBaseline:
                 best = min(candidates, key=lambda i: (min(abs(i - j) for j in mentioned), i))
             else:
                 best = candidates[0]
-            return _sentence_label(by_sentence[best])
+            return "cue", _sentence_label(by_sentence[best])
         context = cue_hits(pair.context, self.cues) if pair.context else []
-        return _sentence_label(context) if context else self.default
+        return ("lead-in", _sentence_label(context)) if context else ("default", self.default)
+
+    def probabilities(self, rule: str, label: str) -> dict[str, float]:
+        if self.calibration is None:
+            return one_hot(label)
+        counts = self.calibration.get((rule, label), dict.fromkeys(LABELS, 0))
+        total = sum(counts.values()) + len(LABELS)
+        return {name: (counts[name] + 1) / total for name in LABELS}
 
     def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
         out = []
         for pair in pairs:
-            label = self.label(pair)
-            out.append(StancePrediction(label, one_hot(label)))
+            rule, label = self.decide(pair)
+            out.append(StancePrediction(label, self.probabilities(rule, label)))
         return out
 
 

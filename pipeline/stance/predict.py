@@ -7,7 +7,7 @@ from typing import Sequence, Union
 
 from ..records import LABELS
 from .data import Pair, StancePrediction
-from .train import encode, read_meta
+from .train import TRANSFORMER, encode, read_meta
 
 #: what :meth:`StanceModel.predict` accepts: pairs, or (target text, paragraph text) tuples
 PairLike = Union[Pair, tuple[str, str]]
@@ -37,9 +37,11 @@ class StanceModel:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from .deploy import model_name
+
         model_dir = Path(model_dir)
-        if not (model_dir / "stance_meta.json").exists():
-            raise FileNotFoundError(f"{model_dir}: not a stance model (no stance_meta.json); run `remiss train`")
+        if model_name(model_dir) != TRANSFORMER:
+            raise ValueError(f"{model_dir}: holds a {model_name(model_dir)} model, not a fine-tuned transformer")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()

@@ -25,6 +25,8 @@ from .data import Pair, data_hash
 log = logging.getLogger(__name__)
 
 META_FILE = "stance_meta.json"
+#: the fine-tuned transformer's name among the stance models (the baselines use their registry names)
+TRANSFORMER = "transformer"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class TrainParams:
     CV plus the final model within 20 minutes on 2 cores, bench/results/repro.json); on a GPU
     unfreeze the encoder and raise max_length."""
 
+    #: the model `remiss train` fits and classify deploys: "transformer" or a baseline's name
+    #: (pipeline/stance/deploy.py); every other field configures the transformer
+    model: str = TRANSFORMER
     backbone: str = BUNDLED_E5
     epochs: int = 6
     batch_size: int = 8
@@ -182,7 +187,7 @@ def train(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, models_dir:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         meta = {
-            "labels": list(LABELS), "label2id": label_id, "backbone": params.backbone,
+            "model": TRANSFORMER, "labels": list(LABELS), "label2id": label_id, "backbone": params.backbone,
             "data_hash": data_hash(pairs), "n_pairs": len(pairs), "label_counts": dict(Counter(labels)),
             "class_weights": dict(zip(LABELS, class_weights(labels))), "params": dataclasses.asdict(params),
             "epochs": epoch_log.epochs, "train_seconds": round(seconds, 3),
@@ -232,7 +237,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 def train_args(p: argparse.ArgumentParser) -> None:
     add_data_args(p)
-    p.add_argument("--out", type=Path, default=Path("models/stance"), help="the fine-tuned model (save_pretrained)")
+    p.add_argument("--model", default=None, help="override train.model: transformer, lexicon, tfidf_logreg, e5_logreg")
+    p.add_argument("--out", type=Path, default=Path("models/stance"), help="the fitted model's directory")
 
 
 def train_cmd(args: argparse.Namespace) -> int:
@@ -240,8 +246,11 @@ def train_cmd(args: argparse.Namespace) -> int:
     from ..registry import load_referral
     from ..params import load_section
 
-    params = load_section(args.params, "train", TrainParams, backbone=args.backbone)
+    from .deploy import fit_and_save
+
+    params = load_section(args.params, "train", TrainParams, backbone=args.backbone, model=args.model)
     _, merged = training_data(args.statements, args.corrections, read_jsonl(args.paragraphs, Paragraph),
-                           load_referral(args.referral))
-    train(merged.pairs, params, args.out, args.models_dir)
+                              load_referral(args.referral))
+    fit_and_save(merged.pairs, params, args.out, args.models_dir)
+    log.info("%s fitted on %d pairs → %s", params.model, len(merged.pairs), args.out)
     return 0
