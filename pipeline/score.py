@@ -19,7 +19,6 @@ them; what it adds is throughput, resumption and bad-input handling:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -46,6 +45,7 @@ from .params import load_section
 from .records import Cell, Link, Paragraph, Prediction, atomic_write_text, file_sha256, hash_file, write_jsonl
 from .registry import Referral, load_referral
 from .segment import segment
+from .stance.predict import Inference
 
 log = logging.getLogger("remiss")
 R = TypeVar("R")
@@ -249,23 +249,6 @@ def prepared(jobs: Sequence[Job], task: Callable[[Job], R], workers: int) -> Ite
 
 
 # --- the model ----------------------------------------------------------------------------------
-
-@dataclass
-class Inference:
-    """The stance model as classify() calls it, in its precision."""
-
-    model: object  # a StanceModel with its device and batch size, or a fitted baseline
-    precision: str  # "fp32", "int8" (CPU), "bf16" or "fp16" (CUDA autocast); "exact" for a baseline
-    device: str = "cpu"
-    batch_size: int | None = None
-
-    def predict(self, pairs):
-        import torch
-
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-        with torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext():
-            return self.model.predict(pairs)
-
 
 def resolve_device(device: str) -> str:
     import torch

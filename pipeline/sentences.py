@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.attrs import ORTH
+if TYPE_CHECKING:
+    import spacy
 
 #: abbreviations that end with a full stop but not a sentence ("bl.a. regionen", "16 kap. 1 §")
 ABBREVIATIONS: frozenset[str] = frozenset({
@@ -17,7 +18,12 @@ ABBREVIATIONS: frozenset[str] = frozenset({
 
 @lru_cache(maxsize=1)
 def nlp() -> spacy.language.Language:
-    """spaCy's Swedish tokenizer plus a rule-based sentencizer; no model download."""
+    """spaCy's Swedish tokenizer plus a rule-based sentencizer; no model download. Imported
+    here, not above, so that the stance model's code loads where spaCy is not installed (a
+    lent GPU machine, bench/gpu.py)."""
+    import spacy
+    from spacy.attrs import ORTH
+
     pipeline = spacy.blank("sv")
     for abbreviation in ABBREVIATIONS:
         if " " not in abbreviation:

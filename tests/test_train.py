@@ -8,6 +8,7 @@ import pytest
 from pipeline.records import LABELS
 from pipeline.stance.predict import StanceModel, TransformerClassifier
 from pipeline.stance.train import META_FILE, TrainParams, class_weights, train
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +83,13 @@ def test_the_transformer_fits_and_predicts_like_a_baseline(batch, tiny_params):
 def test_a_model_directory_without_metadata_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a stance model"):
         StanceModel.load(tmp_path)
+
+
+def test_the_model_code_loads_without_spacy():
+    # a lent GPU machine has torch and transformers but not spaCy (bench/gpu.py runs there)
+    import subprocess
+    import sys
+
+    code = ("import sys; import pipeline.stance.predict, pipeline.stance.train; "
+            "sys.exit('spacy' in sys.modules or 'datasets' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=str(ROOT)).returncode == 0

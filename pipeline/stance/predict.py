@@ -1,6 +1,7 @@
 """Load a fine-tuned stance model (the output of :func:`pipeline.stance.train.train`) and predict."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, Union
@@ -107,3 +108,21 @@ class TransformerClassifier:
         if self.model is None:
             raise RuntimeError("fit the model before predicting")
         return self.model.predict(pairs, batch_size=self.batch_size)
+
+
+@dataclass
+class Inference:
+    """A stance model as classify() calls it in `remiss score`, in its precision: on CUDA under
+    bf16 (fp16 where bf16 is missing) autocast."""
+
+    model: object  # a StanceModel with its device and batch size, or a fitted baseline
+    precision: str  # "fp32", "int8" (CPU), "bf16" or "fp16" (CUDA autocast); "exact" for a baseline
+    device: str = "cpu"
+    batch_size: int | None = None
+
+    def predict(self, pairs):
+        import torch
+
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        with torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext():
+            return self.model.predict(pairs)
