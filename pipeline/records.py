@@ -5,6 +5,7 @@ edges (CLI, DVC stages) through :func:`read_jsonl` / :func:`write_jsonl`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -13,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 LABELS: tuple[str, ...] = ("support", "oppose", "hesitant", "neutral")
 PARAGRAPH_KINDS: tuple[str, ...] = ("heading", "paragraph", "bullet", "signature", "footnote")
@@ -176,6 +177,20 @@ def replace_dir(new: Path, target: Path) -> None:
     os.replace(new, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def directory_in_place(target: Path) -> Iterator[Path]:
+    """A temporary sibling of ``target`` to write its new content into: it replaces ``target``
+    (:func:`replace_dir`) when the block ends, and is removed if the block fails, so a crash
+    leaves the previous ``target`` as it was."""
+    tmp = temporary_sibling_dir(target)
+    try:
+        yield tmp
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:

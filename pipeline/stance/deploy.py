@@ -12,15 +12,12 @@ Both directories carry ``stance_meta.json``: the model's name, labels and traini
 """
 from __future__ import annotations
 
-import json
-import shutil
-from collections import Counter
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..records import LABELS, atomic_write_text, replace_dir, temporary_sibling_dir
-from .data import Classifier, Pair, data_hash
-from .train import META_FILE, TRANSFORMER, TrainParams, read_meta, train
+from ..records import directory_in_place
+from .data import Classifier, Pair
+from .train import META_FILE, TRANSFORMER, TrainParams, read_meta, train, write_meta
 
 Factory = Callable[[], Classifier]
 
@@ -47,16 +44,9 @@ def fit_and_save(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, mode
     import joblib
 
     classifier = factories([params.model], params, models_dir)[params.model]().fit(pairs)
-    tmp = temporary_sibling_dir(Path(out_dir))
-    try:
+    with directory_in_place(Path(out_dir)) as tmp:
         joblib.dump(classifier, tmp / ESTIMATOR_FILE)
-        meta = {"model": params.model, "labels": list(LABELS), "data_hash": data_hash(pairs), "n_pairs": len(pairs),
-                "label_counts": dict(Counter(p.label for p in pairs))}
-        atomic_write_text(tmp / META_FILE, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
-        replace_dir(tmp, Path(out_dir))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_meta(tmp, params.model, pairs)
     return Path(out_dir)
 
 

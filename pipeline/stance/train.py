@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..records import LABELS, atomic_write_text, replace_dir, temporary_sibling_dir
+from ..records import LABELS, atomic_write_text, directory_in_place
 from .backbones import BUNDLED_E5
 from .data import Pair, data_hash
 
@@ -162,8 +162,7 @@ def train(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, models_dir:
     }).map(lambda batch: encode(tokenizer, batch["first"], batch["second"], params.max_length),
            batched=True, remove_columns=["first", "second"])
 
-    tmp = temporary_sibling_dir(out_dir)
-    try:
+    with directory_in_place(out_dir) as tmp:
         args = TrainingArguments(
             output_dir=str(tmp / "trainer"), num_train_epochs=params.epochs,
             per_device_train_batch_size=params.batch_size, learning_rate=params.learning_rate,
@@ -186,20 +185,19 @@ def train(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, models_dir:
         model = trainer.model.to("cpu").float().eval()
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        meta = {
-            "model": TRANSFORMER, "labels": list(LABELS), "label2id": label_id, "backbone": params.backbone,
-            "data_hash": data_hash(pairs), "n_pairs": len(pairs), "label_counts": dict(Counter(labels)),
-            "class_weights": dict(zip(LABELS, class_weights(labels))), "params": dataclasses.asdict(params),
-            "epochs": epoch_log.epochs, "train_seconds": round(seconds, 3),
-            "device": "cuda" if torch.cuda.is_available() else "cpu",
-        }
-        atomic_write_text(tmp / META_FILE, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_meta(tmp, TRANSFORMER, pairs, label2id=label_id, backbone=params.backbone,
+                   class_weights=dict(zip(LABELS, class_weights(labels))), params=dataclasses.asdict(params),
+                   epochs=epoch_log.epochs, train_seconds=round(seconds, 3),
+                   device="cuda" if torch.cuda.is_available() else "cpu")
     log.info("trained %s on %d pairs in %.0f s → %s", params.backbone, len(pairs), seconds, out_dir)
     return out_dir
+
+
+def write_meta(model_dir: Path, model: str, pairs: Sequence[Pair], **details) -> None:
+    """``stance_meta.json``: the model's name, its labels, what it was trained on, and ``details``."""
+    meta = {"model": model, "labels": list(LABELS), "data_hash": data_hash(pairs), "n_pairs": len(pairs),
+            "label_counts": dict(Counter(p.label for p in pairs)), **details}
+    atomic_write_text(Path(model_dir) / META_FILE, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
 
 
 def read_meta(model_dir: Path) -> dict:
