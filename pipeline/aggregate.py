@@ -18,6 +18,7 @@ from typing import Sequence
 from .blanket import BlanketClause, default_stance, find_blanket_clauses
 from .records import LABELS, Cell, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
+from .speakers import voices
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,12 @@ def aggregate_document(doc: str, organisation: str, predictions: Sequence[Predic
                        speakers: dict[str, str]) -> tuple[list[Cell], list[Prediction]]:
     """Cells of one response in its own voice, and the statements of its other voices."""
     own: dict[str, list[Prediction]] = defaultdict(list)
-    voices = []
+    others = []
     for prediction in predictions:
         if prediction.speaker == organisation:
             own[prediction.target].append(prediction)
         else:
-            voices.append(prediction)
+            others.append(prediction)
     cells = [_cell(doc, target, organisation, own[target]) for target in own]
     clause = default_stance(_own_clauses(paragraphs, speakers, organisation))
     if clause is not None:
@@ -61,25 +62,26 @@ def aggregate_document(doc: str, organisation: str, predictions: Sequence[Predic
                        speaker=organisation, evidence=[clause.paragraph])
                   for t in referral.positions() if t.id not in addressed]
     order = {t.id: n for n, t in enumerate(referral.targets)}
-    return sorted(cells, key=lambda c: order.get(c.target, len(order))), voices
+    return sorted(cells, key=lambda c: order.get(c.target, len(order))), others
 
 
 def _own_clauses(paragraphs: Sequence[Paragraph], speakers: dict[str, str], organisation: str) -> list[BlanketClause]:
     return [c for c in find_blanket_clauses(paragraphs) if speakers.get(c.paragraph) == organisation]
 
 
-def aggregate(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph], referral: Referral,
-              organisations: dict[str, str], speakers: dict[tuple[str, str], str]) -> tuple[list[Cell], list[Prediction]]:
-    """All responses: ``organisations`` maps doc → own voice, ``speakers`` (doc, paragraph) → speaker."""
-    cells, voices = [], []
+def aggregate(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph],
+              referral: Referral) -> tuple[list[Cell], list[Prediction]]:
+    """The cells of every response in ``paragraphs``, and the statements of their other voices."""
+    organisations, speakers = voices(paragraphs)
+    cells, others = [], []
     for doc, organisation in organisations.items():
         doc_paragraphs = [p for p in paragraphs if p.doc == doc]
         doc_speakers = {pid: s for (d, pid), s in speakers.items() if d == doc}
         doc_cells, doc_voices = aggregate_document(
             doc, organisation, [p for p in predictions if p.doc == doc], doc_paragraphs, referral, doc_speakers)
         cells += doc_cells
-        voices += doc_voices
-    return cells, voices
+        others += doc_voices
+    return cells, others
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -94,14 +96,10 @@ def aggregate_args(p: argparse.ArgumentParser) -> None:
 
 
 def aggregate_cmd(args: argparse.Namespace) -> int:
-    from .classify import voices as find_voices
-
-    paragraphs = read_jsonl(args.paragraphs, Paragraph)
-    organisations, speakers = find_voices(paragraphs)
-    cells, voices = aggregate(read_jsonl(args.predictions, Prediction), paragraphs, load_referral(args.referral),
-                              organisations, speakers)
+    cells, others = aggregate(read_jsonl(args.predictions, Prediction), read_jsonl(args.paragraphs, Paragraph),
+                              load_referral(args.referral))
     write_jsonl(args.out, cells)
-    write_jsonl(args.voices, voices)
+    write_jsonl(args.voices, others)
     log.info("%d cells (%d from blanket clauses), %d other voices → %s", len(cells),
-             sum(c.source == "blanket" for c in cells), len(voices), args.out)
+             sum(c.source == "blanket" for c in cells), len(others), args.out)
     return 0

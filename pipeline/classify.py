@@ -8,29 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
 from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
-from .speakers import attribute_speakers, organisation_name
+from .speakers import voices
 from .stance.data import Classifier, link_pairs
 
 log = logging.getLogger(__name__)
-
-
-def voices(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
-    """doc → the organisation's own voice, and (doc, paragraph id) → speaker."""
-    by_doc: dict[str, list[Paragraph]] = defaultdict(list)
-    for paragraph in paragraphs:
-        by_doc[paragraph.doc].append(paragraph)
-    organisations, speakers = {}, {}
-    for doc, doc_paragraphs in by_doc.items():
-        organisations[doc] = organisation_name(doc_paragraphs, doc)
-        for pid, speaker in attribute_speakers(doc_paragraphs, organisations[doc]).items():
-            speakers[(doc, pid)] = speaker
-    return organisations, speakers
 
 
 def unique_links(links: Sequence[Link]) -> list[Link]:

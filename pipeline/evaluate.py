@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from .aggregate import aggregate
-from .classify import classify, voices
+from .classify import classify
 from .records import LABELS, Cell, Link, Paragraph, Prediction
 from .registry import Referral
 from .stance.data import Pair
@@ -114,9 +114,7 @@ def confusion_table(rows: Sequence[CVRow], model: str) -> list[list[int]]:
 
 def document_cells(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph],
                    referral: Referral) -> list[Cell]:
-    organisations, speakers = voices(paragraphs)
-    cells, _ = aggregate(predictions, paragraphs, referral, organisations, speakers)
-    return cells
+    return aggregate(predictions, paragraphs, referral)[0]
 
 
 def document_metrics(cells: Iterable[Cell], gold: Mapping[str, Mapping[str, str]]) -> dict:

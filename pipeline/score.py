@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence, TypeVar
 
 from .aggregate import aggregate
-from .classify import classify, voices
+from .classify import classify
 from .ingest import IngestError, find_responses, ingest_file
 from .link import LinkParams, link
 from .params import load_section
@@ -426,8 +426,7 @@ class Progress:
 
 def score_document(prepared_: Prepared, doc: str, referral: Referral, inference: Inference) -> Scored:
     predictions = classify(prepared_.links, prepared_.paragraphs, referral, inference)
-    organisations, speakers_ = voices(prepared_.paragraphs)
-    cells, other_voices = aggregate(predictions, prepared_.paragraphs, referral, organisations, speakers_)
+    cells, other_voices = aggregate(predictions, prepared_.paragraphs, referral)
     return Scored(doc, prepared_.paragraphs, prepared_.links, predictions, cells, other_voices, prepared_.warnings)
 
 

@@ -11,7 +11,7 @@ position: it gets its own speaker, so a restated assessment never fills a cell.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Sequence
 
 from .records import Paragraph
@@ -93,3 +93,16 @@ def attribute_speakers(paragraphs: Sequence[Paragraph], organisation: str) -> di
         subject = None if party_until_heading else _organ_subject(paragraph, organ)
         speakers[paragraph.id] = subject or voice
     return speakers
+
+
+def voices(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """doc → the organisation's own voice, and (doc, paragraph id) → speaker."""
+    by_doc: dict[str, list[Paragraph]] = defaultdict(list)
+    for paragraph in paragraphs:
+        by_doc[paragraph.doc].append(paragraph)
+    organisations, speakers = {}, {}
+    for doc, doc_paragraphs in by_doc.items():
+        organisations[doc] = organisation_name(doc_paragraphs, doc)
+        for pid, speaker in attribute_speakers(doc_paragraphs, organisations[doc]).items():
+            speakers[(doc, pid)] = speaker
+    return organisations, speakers

@@ -7,7 +7,7 @@ import pytest
 from pipeline.aggregate import aggregate, aggregate_document
 from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.records import LABELS, Paragraph, Prediction
-from pipeline.speakers import attribute_speakers, organisation_name
+from pipeline.speakers import voices
 from tests.conftest import GOLD
 
 
@@ -17,16 +17,11 @@ def onehot(stance: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def voices_of(paragraphs):
-    organisations, speakers = {}, {}
-    for doc in sorted({p.doc for p in paragraphs}):
-        doc_paragraphs = [p for p in paragraphs if p.doc == doc]
-        organisations[doc] = organisation_name(doc_paragraphs, doc)
-        speakers.update({(doc, pid): s for pid, s in attribute_speakers(doc_paragraphs, organisations[doc]).items()})
-    return organisations, speakers
+    return voices(paragraphs)
 
 
 def test_oracle_stances_rebuild_the_gold_cells(paragraphs, statements, referral, voices_of):
-    organisations, speakers = voices_of
+    _, speakers = voices_of
     predictions: dict[tuple, Prediction] = {}
     for s in statements:
         if s.target == "*":
@@ -36,7 +31,7 @@ def test_oracle_stances_rebuild_the_gold_cells(paragraphs, statements, referral,
         if key in predictions and predictions[key].stance != "neutral":
             continue  # one prediction per (paragraph, target): its verdict
         predictions[key] = Prediction(s.doc, holder.id, s.target, s.stance, onehot(s.stance), speakers[(s.doc, holder.id)])
-    cells, voices = aggregate(list(predictions.values()), paragraphs, referral, organisations, speakers)
+    cells, voices = aggregate(list(predictions.values()), paragraphs, referral)
     got = {(c.doc, c.target): c.stance for c in cells}
     gold = {(d, t): s for d, targets in load_document_cells(GOLD / "documents.yaml").items() for t, s in targets.items()}
     assert got == gold

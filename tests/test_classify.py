@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.classify import classify, unique_links, voices
+from pipeline.classify import classify, unique_links
+from pipeline.speakers import voices
 from pipeline.records import LABELS
 from pipeline.stance.baselines import LexiconBaseline
 

@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 
 from pipeline.aggregate import aggregate
 from pipeline.annotate import CorrectionLog, build_queue, decide, text_hash
-from pipeline.classify import classify, voices
+from pipeline.classify import classify
 from pipeline.evaluate import (
     confusion_rows, cross_validate, csv_text, document_cells, document_metrics, statement_metrics, summary_json,
 )
@@ -65,8 +65,7 @@ def repro(tmp_path_factory, stance_pairs, paragraphs, referral) -> Path:
     for model in statement:
         atomic_write_text(out / "metrics" / "confusion" / f"{model}.csv", csv_text(confusion_rows(cv.rows, model)))
 
-    organisations, speakers = voices(paragraphs)
-    cells, other_voices = aggregate(predictions, paragraphs, referral, organisations, speakers)
+    cells, other_voices = aggregate(predictions, paragraphs, referral)
     atomic_write_text(out / "reports" / "index.html", render_html(build_matrix(cells, paragraphs, other_voices, referral)))
     return out
 
