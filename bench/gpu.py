@@ -33,15 +33,11 @@ MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "specia
 
 
 def export(model_dir: Path, out: Path) -> None:
-    import yaml
-
-    from pipeline.records import Link, Paragraph, read_jsonl
-    from pipeline.registry import load_referral
+    from bench.run import corpus
     from pipeline.stance.data import link_pairs
 
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    pairs = link_pairs(read_jsonl(ROOT / "data" / "links.jsonl", Link),
-                       read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph), load_referral(ROOT / params["referral"]))
+    referral, paragraphs, links = corpus()
+    pairs = link_pairs(links, paragraphs, referral)
     out.mkdir(parents=True, exist_ok=True)
     (out / "pairs.json").write_text(json.dumps([list(p.text_pair) for p in pairs], ensure_ascii=False), encoding="utf-8")
     for name in MODEL_FILES:

@@ -48,15 +48,12 @@ def write(name: str, data: dict) -> Path:
 def bench_stance(model_dir: Path, batch_sizes: list[int], repeats: int) -> dict:
     """Pairs/s over every linked pair of the corpus (the lengths the pipeline really sees),
     per batch size, and the training time per epoch recorded by `remiss train`."""
-    from pipeline.registry import load_referral
     from pipeline.stance.data import link_pairs
     from pipeline.stance.predict import StanceModel
     from pipeline.stance.train import encode, read_meta
 
-    params = load_params()
-    paragraphs = read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph)
-    links = read_jsonl(ROOT / "data" / "links.jsonl", Link)
-    pairs = link_pairs(links, paragraphs, load_referral(ROOT / params["referral"]))
+    referral, paragraphs, links = corpus()
+    pairs = link_pairs(links, paragraphs, referral)
     model = StanceModel.load(model_dir, device="cpu")
     lengths = [len(ids) for ids in encode(model.tokenizer, [p.target_text for p in pairs],
                                           [p.second_text for p in pairs], model.max_length)["input_ids"]]
@@ -84,10 +81,16 @@ def bench_stance(model_dir: Path, batch_sizes: list[int], repeats: int) -> dict:
     }
 
 
-def load_params() -> dict:
+def corpus():
+    """The bundled corpus as `dvc repro` left it: params.yaml's referral, data/paragraphs.jsonl
+    and data/links.jsonl."""
     import yaml
 
-    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    from pipeline.registry import load_referral
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    return (load_referral(ROOT / params["referral"]), read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph),
+            read_jsonl(ROOT / "data" / "links.jsonl", Link))
 
 
 def bench_repro() -> dict:
@@ -135,13 +138,9 @@ def bench_ablate(variants: list[str]) -> dict:
     from pipeline.evaluate import cross_validate, document_cells, document_metrics, statement_metrics
     from pipeline.stance.deploy import factories
     from pipeline.gold import load_document_cells
-    from pipeline.registry import load_referral
     from pipeline.stance.train import training_data
 
-    params = load_params()
-    referral = load_referral(ROOT / params["referral"])
-    paragraphs = read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph)
-    links = read_jsonl(ROOT / "data" / "links.jsonl", Link)
+    referral, paragraphs, links = corpus()
     gold, merged = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", paragraphs, referral)
     gold_cells = load_document_cells(ROOT / "labels/gold/documents.yaml")
     runs = []
@@ -170,8 +169,9 @@ def main() -> int:
     args = parser.parse_args()
     if "stance" in args.what:
         from pipeline.stance.deploy import model_name
+        from pipeline.stance.train import TRANSFORMER
 
-        if not (args.model / "stance_meta.json").exists() or model_name(args.model) != "transformer":
+        if not (args.model / "stance_meta.json").exists() or model_name(args.model) != TRANSFORMER:
             raise SystemExit(f"{args.model}: no fine-tuned transformer; `make bench` fits one into "
                              f"models/stance-transformer (remiss train --model transformer)")
         write("stance.json", bench_stance(args.model, args.batch_sizes, args.repeats))
