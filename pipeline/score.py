@@ -489,6 +489,8 @@ def score(paths: Sequence[Path], referral_path: Path, out: Path, options: Option
         progress.close()
 
     failed = {p.file for p in problems if p.level == "error"}
+    # new and resumed documents alike are read back from the cache: one path to the outputs,
+    # so a resumed run writes the bytes an uninterrupted one does
     done = [(job, load_scored(cache / f"{job.key}.json")) for job in jobs if str(job.path) not in failed]
     problems += [Problem(str(job.path), "warning", w) for job, s in done for w in s.warnings]
     write_outputs(out, [s for _, s in done], problems, referral)

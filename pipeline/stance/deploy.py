@@ -12,12 +12,15 @@ Both directories carry ``stance_meta.json``: the model's name, labels and traini
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..records import directory_in_place
 from .data import Classifier, Pair
 from .train import META_FILE, TRANSFORMER, TrainParams, read_meta, train, write_meta
+
+log = logging.getLogger(__name__)
 
 Factory = Callable[[], Classifier]
 
@@ -47,6 +50,7 @@ def fit_and_save(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, mode
     with directory_in_place(Path(out_dir)) as tmp:
         joblib.dump(classifier, tmp / ESTIMATOR_FILE)
         write_meta(tmp, params.model, pairs)
+    log.info("fitted %s on %d pairs → %s", params.model, len(pairs), out_dir)
     return Path(out_dir)
 
 

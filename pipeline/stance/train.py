@@ -250,5 +250,4 @@ def train_cmd(args: argparse.Namespace) -> int:
     _, merged = training_data(args.statements, args.corrections, read_jsonl(args.paragraphs, Paragraph),
                               load_referral(args.referral))
     fit_and_save(merged.pairs, params, args.out, args.models_dir)
-    log.info("%s fitted on %d pairs → %s", params.model, len(merged.pairs), args.out)
     return 0
