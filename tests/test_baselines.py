@@ -28,6 +28,17 @@ def pair(text: str, target: str = "4.1.1", context: str = "") -> Pair:
     ("Nämnden avstår från att ta ställning till förslaget.", "neutral"),
     ("Nämnden vill lyfta frågan om finansiering.", "neutral"),
     ("Förvaltningen anser att förslaget inte är en lösning på problemet.", "oppose"),
+    # evaluative predicates, and the negation an opinion verb raises into its att-clause
+    ("Regionen anser att förslaget är rimligt.", "support"),
+    ("Det är välkommet att utredningen lämnar förslag om läkarmedverkan.", "support"),
+    ("Det är i grunden rimligt att kommunerna inte hindras från att anställa läkare.", "support"),
+    ("Det är inte rimligt att kommunen bär kostnaden.", "oppose"),
+    ("Myndigheten ser inte att förslaget är ändamålsenligt.", "oppose"),
+    ("Kommunen anser inte heller att förslaget är väl avvägt.", "oppose"),
+    ("Regionen ser inte att en ny lag behövs, men det är rimligt att kommunerna får anställa läkare.", "support"),
+    ("Socialstyrelsen ser inte att något talar emot förslaget och tillstyrker det.", "support"),
+    ("Det vore rimligt att utredningen också belyser finansieringen.", "neutral"),
+    ("Det är rimligt att anta att kostnaderna ökar.", "neutral"),
 ])
 def test_lexicon_reads_cues_with_negation(text, label):
     assert LexiconBaseline().predict([pair(text)])[0].label == label

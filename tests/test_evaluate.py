@@ -84,6 +84,9 @@ def test_lexicon_cells_of_held_out_responses(stance_pairs, corpus_links, paragra
     # the city does not comment on 4.1 itself (its case file only restates the inquiry): the blanket clause decides
     (city_41,) = [c for c in cells if (c.doc, c.target) == ("stockholms-stad", "4.1")]
     assert (city_41.stance, city_41.source) == ("support", "blanket")
+    # the city supports 5.4 in its own voice while its administration and boards doubt it
+    (city_54,) = [c for c in cells if (c.doc, c.target) == ("stockholms-stad", "5.4")]
+    assert (city_54.stance, city_54.source, city_54.speaker) == ("support", "statement", "Stockholms stad")
 
 
 def test_evaluate_command_writes_metrics_and_plots(tmp_path, paragraphs, corpus_links):

@@ -54,7 +54,8 @@ def _cue(label: str, pattern: str, negatable: bool = True) -> Cue:
     return Cue(label, re.compile(pattern), negatable)
 
 
-#: the cues of ANNOTATION.md (and their inflections), matched on lower-cased text
+#: the cues of ANNOTATION.md (and their inflections) and evaluative predicates, matched on
+#: lower-cased text
 CUES: tuple[Cue, ...] = (
     _cue("support", r"\btillstyrk\w*"),
     _cue("support", r"\binstämmer\b"),
@@ -66,6 +67,10 @@ CUES: tuple[Cue, ...] = (
     _cue("support", r"\bvälkomnar\b"),
     _cue("support", r"\bhåller\s+med\b"),
     _cue("support", r"\bhar\s+inget\s+att\s+invända\b", negatable=False),
+    # evaluative predicates: "förslaget är rimligt", "det är välkommet att …", "är väl avvägt".
+    # Present tense only: "det vore rimligt om …" suggests; "det är rimligt att anta" infers
+    _cue("support", r"\bär\b(?:\s+\S+){0,3}?\s+(?:rimlig|välkom(?:men|met|na)|ändamålsenlig|väl\s+avväg)\w*\b"
+                    r"(?!\s+att\s+(?:anta|tro)\b)"),
     _cue("oppose", r"\bavstyrk\w*"),
     _cue("oppose", r"\bmotsätter\s+sig\b"),
     _cue("oppose", r"\b(?:inte|ej)\b(?:\s+\S+){0,6}?\s+(?:en|någon)\s+lösning\b", negatable=False),
@@ -81,6 +86,13 @@ NEGATION = re.compile(r"\b(?:inte|ej|icke)\b")
 #: "att X inte delar": it precedes it in a subordinate clause
 NEGATION_AFTER_WORDS = 2
 NEGATION_BEFORE_WORDS = 1
+#: a negated opinion verb denies the verdict of the att-clause it governs ("ser inte att detta
+#: är rimligt", "anser inte heller att förslaget är välkommet"), up to the sentence's end or the
+#: next main clause ("…, men det är rimligt att …", "… och tillstyrker därför" are not denied)
+RAISED_NEGATION = re.compile(
+    r"\b(?:(?:inte|ej)(?:\s+heller)?\s+(?:se|ser|anser|tycker|menar|bedömer|finner)"
+    r"|(?:ser|anser|tycker|menar|bedömer|finner)\s+(?:\S+\s+)?(?:inte|ej)(?:\s+heller)?)"
+    r"\s+att\b(?:(?!\b(?:och|men|utan)\b)[^.;:!?])*$")
 #: "tillstyrker inte" is a rejection, "avstyrker inte" an acceptance, "är inte tveksam" no doubt
 FLIP = {"support": "oppose", "oppose": "support", "hesitant": "support", "neutral": "neutral"}
 
@@ -97,7 +109,8 @@ def _negated(text: str, match: re.Match) -> bool:
     after = text[first_word_end:].split()[:NEGATION_AFTER_WORDS]
     before = text[: match.start()].split()[-NEGATION_BEFORE_WORDS:]
     inside = text[first_word_end: match.end()]
-    return bool(NEGATION.search(" ".join(before + after)) or NEGATION.search(inside))
+    return bool(NEGATION.search(" ".join(before + after)) or NEGATION.search(inside)
+                or RAISED_NEGATION.search(text, 0, match.start()))
 
 
 def cue_hits(text: str, cues: Sequence[Cue] = CUES) -> list[CueHit]:
