@@ -132,10 +132,22 @@ def train_variant(overrides: str):
     return params
 
 
+def cv_summary(result, model: str, gold_cells, paragraphs, referral) -> dict:
+    """One model's figures from a :func:`pipeline.evaluate.cross_validate` result: statement
+    macro-F1 and accuracy, document-cell accuracy, and how often it predicted each label."""
+    from pipeline.evaluate import document_cells, document_metrics, statement_metrics
+
+    statement = statement_metrics(result.rows)[model]
+    cells = document_metrics(document_cells(result.link_predictions[model], paragraphs, referral), gold_cells)
+    return {"macro_f1": statement["macro_f1"], "accuracy": statement["accuracy"], "doc_cell_accuracy": cells["accuracy"],
+            "predicted": {label: sum(r.pred == label for r in result.rows if r.model == model)
+                          for label in statement["per_class"]}}
+
+
 def bench_ablate(variants: list[str]) -> dict:
     """Statement macro-F1/accuracy and document-cell accuracy of the transformer under each
     variant of the train params, cross-validated exactly as the evaluate stage does."""
-    from pipeline.evaluate import cross_validate, document_cells, document_metrics, statement_metrics
+    from pipeline.evaluate import cross_validate
     from pipeline.stance.deploy import factories
     from pipeline.gold import load_document_cells
     from pipeline.stance.train import training_data
@@ -148,11 +160,8 @@ def bench_ablate(variants: list[str]) -> dict:
         train = train_variant(variant)
         result = cross_validate(gold, factories(["transformer"], train, ROOT / "models"), links, paragraphs,
                                 referral, extra=merged.corrections)
-        statement = statement_metrics(result.rows)["transformer"]
-        cells = document_metrics(document_cells(result.link_predictions["transformer"], paragraphs, referral), gold_cells)
-        runs.append({"variant": variant or "params.yaml", "macro_f1": statement["macro_f1"],
-                     "accuracy": statement["accuracy"], "doc_cell_accuracy": cells["accuracy"],
-                     "predicted": {label: sum(r.pred == label for r in result.rows) for label in statement["per_class"]},
+        runs.append({"variant": variant or "params.yaml",
+                     **cv_summary(result, "transformer", gold_cells, paragraphs, referral),
                      "cv_seconds": result.seconds["transformer"]})
         print(runs[-1], flush=True)
     return {"statements": len(gold), "runs": runs, "machine": machine()}

@@ -86,10 +86,10 @@ def test_a_model_directory_without_metadata_is_refused(tmp_path):
 
 
 def test_the_model_code_loads_without_spacy():
-    # a lent GPU machine has torch and transformers but not spaCy (bench/gpu.py runs there)
+    # a lent GPU machine has torch and transformers but not spaCy (bench/gpu.py and bench/gpu_cv.py run there)
     import subprocess
     import sys
 
-    code = ("import sys; import pipeline.stance.predict, pipeline.stance.train; "
+    code = ("import sys; import pipeline.stance.predict, pipeline.stance.train, bench.gpu_cv; "
             "sys.exit('spacy' in sys.modules or 'datasets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=str(ROOT)).returncode == 0
