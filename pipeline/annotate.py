@@ -80,8 +80,8 @@ class CueSpan:
 
 def find_cues(text: str) -> list[CueSpan]:
     """The stance cues in ``text``, left to right: the lexicon baseline's cues
-    (:data:`pipeline.stance.baselines.CUES`, the cues of ANNOTATION.md), with its negation
-    handling for the label; where two overlap the longer one wins."""
+    (:data:`pipeline.stance.baselines.CUES`, the cues of ANNOTATION.md and evaluative
+    predicates), with its negation handling for the label; where two overlap the longer one wins."""
     labels = {hit.start: hit.label for hit in cue_hits(text)}
     found = []
     for cue in CUES:

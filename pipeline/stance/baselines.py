@@ -1,7 +1,8 @@
 """Baselines the fine-tuned transformer has to beat, with the same fit/predict on pairs.
 
-- ``lexicon``: the Swedish stance cues of labels/ANNOTATION.md, negation flipping
-  support and oppose, read in the sentence nearest to where the paragraph names the target.
+- ``lexicon``: the Swedish stance cues of labels/ANNOTATION.md and evaluative predicates
+  ("är rimligt"), negation flipping support and oppose, read in the sentence nearest to where
+  the paragraph names the target.
 - ``tfidf_logreg``: TF-IDF word n-grams of "target [SEP] paragraph" + logistic regression.
 - ``e5_logreg``: frozen multilingual-e5 embeddings of paragraph and target + logistic regression.
 
