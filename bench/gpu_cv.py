@@ -1,6 +1,6 @@
-"""The transformer's leave-one-response-out CV on a lent GPU, in configurations a 2-core CPU
-cannot afford (every layer trained, 256 tokens, more epochs), scored here by the code that
-writes metrics/.
+"""The transformer's leave-one-response-out CV on a lent GPU (or, slowly, on the CPU here), in
+configurations `dvc repro` cannot afford on 2 cores (every layer trained, 256 tokens, more
+epochs), scored here by the code that writes metrics/.
 
     python bench/gpu_cv.py export                                   # here: bench/gpu-input/cv/
     python bench/gpu_cv.py run --variant "freeze_layers=0,…" …      # on the GPU machine
@@ -157,8 +157,8 @@ def run(input_dir: Path, variants: list[str], out: Path) -> None:
     backbone = work / "backbone"
     with tarfile.open(input_dir / BACKBONE) as tar:
         tar.extractall(backbone, filter="data")
-    result = {"gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-              "torch": torch.__version__, "variants": []}
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
+    result = {"device": device, "torch": torch.__version__, "variants": []}
     for variant in variants:
         params = dataclasses.replace(train_variant(variant), model=MODEL, backbone=str(backbone))
         entry = {"variant": variant, "params": dataclasses.asdict(params), "folds": []}
@@ -186,7 +186,7 @@ def score(input_dir: Path, predictions: Path) -> dict:
         summary["cv_seconds"] = round(sum(f["seconds"] for f in entry["folds"]), 1)
         runs.append({"variant": entry["variant"] or "params.yaml", **summary})
         print(runs[-1], flush=True)
-    return {"statements": len(inputs[0]), "gpu": ran["gpu"], "torch": ran["torch"],
+    return {"statements": len(inputs[0]), "device": ran["device"], "torch": ran["torch"],
             "backbone": "bundled multilingual-e5-small (unused word embeddings zeroed)", "runs": runs}
 
 
