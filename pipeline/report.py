@@ -177,7 +177,36 @@ def write_xlsx(m: Matrix, path: Path) -> None:
         ws.cell(ws.max_row, 1).font = bold
     ws.column_dimensions["A"].width = max([len("Antal tillstyrker"), *(len(d) for d in m.docs)]) + 2
     ws.freeze_panes = "B3"
-    atomic_save(path, wb.save)
+    atomic_save(path, lambda tmp: _save_without_timestamps(wb, tmp))
+
+
+#: the earliest time a zip entry can carry
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _save_without_timestamps(wb, path: Path) -> None:
+    """Save like ``wb.save`` but without the save time that openpyxl writes into
+    docProps/core.xml and every zip entry: the same matrix is the same bytes, so a rerun of
+    `dvc repro` or a resumed `remiss score` does not change reports/."""
+    import datetime
+    from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    class Archive(ZipFile):
+        def writestr(self, name, data, *args, **kwargs):
+            if isinstance(name, str):
+                name = ZipInfo(name, date_time=ZIP_EPOCH)
+                name.compress_type = ZIP_DEFLATED
+            super().writestr(name, data, *args, **kwargs)
+
+        def write(self, filename, arcname=None, *args, **kwargs):  # worksheets go through a temporary file
+            self.writestr(arcname or Path(filename).name, Path(filename).read_bytes())
+
+    # the document properties need some date: the same one (as reproducible builds do)
+    wb.properties.created = wb.properties.modified = datetime.datetime(*ZIP_EPOCH)
+    with Archive(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
 
 
 # --- HTML: one self-contained page; <details> opens the evidence without any script ---------

@@ -24,8 +24,8 @@ from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.records import LABELS, Cell, Paragraph, Prediction, Target, write_jsonl
 from pipeline.registry import Referral
 from pipeline.cli import main
-from pipeline.report import (BLANKET_MARK, COLOURS, HEATMAP_MAX_HEIGHT, SWEDISH, build_matrix, sheet_name,
-                             write_reports)
+from pipeline.report import (BLANKET_MARK, COLOURS, HEATMAP_MAX_HEIGHT, SWEDISH, ZIP_EPOCH, build_matrix,
+                             sheet_name, write_reports)
 from tests.conftest import GOLD, REGISTRY
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -138,6 +138,17 @@ def test_xlsx_cells_labels_colours_and_tally(reports, gold, referral, cells_by_k
     for stance in LABELS:
         counts = [ws.cell(rows[f"Antal {SWEDISH[stance]}"], col).value for col in range(2, ws.max_column + 1)]
         assert counts == [sum(1 for s in gold.values() if s.get(t) == stance) for t in targets]
+
+
+def test_xlsx_holds_no_save_time(reports):
+    # openpyxl would stamp the save time into every zip entry and the document properties,
+    # so each `dvc repro` would change reports/ although the matrix did not
+    import zipfile
+
+    with zipfile.ZipFile(reports["matrix.xlsx"]) as archive:
+        assert {info.date_time for info in archive.infolist()} == {ZIP_EPOCH}
+        properties = archive.read("docProps/core.xml").decode()
+    assert properties.count("1980-01-01T00:00:00Z") == 2  # created and modified
 
 
 def test_sheet_names_follow_excel_rules():

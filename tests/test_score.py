@@ -53,15 +53,9 @@ def _args(inputs: Path | list[Path], model: Path, out: Path, *extra: str) -> lis
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    """Every output file except the cache and the XLSX (openpyxl stamps the save time into it)."""
+    """Every output file except the cache."""
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and CACHE not in p.parts and p.name != "matrix.xlsx"}
-
-
-def _xlsx_values(path: Path) -> list[tuple]:
-    from openpyxl import load_workbook
-
-    return [row for sheet in load_workbook(path).worksheets for row in sheet.iter_rows(values_only=True)]
+            if p.is_file() and CACHE not in p.parts}
 
 
 def _errors(out: Path) -> list[dict]:
@@ -92,7 +86,6 @@ def test_kill_and_resume_gives_the_same_bytes(tmp_path, model):
     resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == _outputs(reference)
-    assert _xlsx_values(out / "reports" / "matrix.xlsx") == _xlsx_values(reference / "reports" / "matrix.xlsx")
     assert len((out / "documents.jsonl").read_text().splitlines()) > 0
     assert {json.loads(line)["doc"] for line in (out / "paragraphs.jsonl").read_text().splitlines()} == \
         {p.stem for p in inputs.iterdir()}
