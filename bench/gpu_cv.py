@@ -4,7 +4,7 @@ epochs), scored here by the code that writes metrics/.
 
     python bench/gpu_cv.py export                                   # here: bench/gpu-input/cv/
     python bench/gpu_cv.py run --variant "freeze_layers=0,…" …      # on the GPU machine
-    python bench/gpu_cv.py score --predictions PATH                 # here: bench/results/gpu-cv.json
+    python bench/gpu_cv.py score --predictions PATH [PATH …]        # here: bench/results/gpu-cv.json
 
 `export` runs :func:`pipeline.evaluate.cross_validate` with a classifier that only records
 what each fold fits on and predicts (the held-out response's gold pairs and every pair of its
@@ -170,24 +170,27 @@ def run(input_dir: Path, variants: list[str], out: Path) -> None:
             print(variant, "fold", len(entry["folds"]), entry["folds"][-1]["seconds"], "s", flush=True)
 
 
-def score(input_dir: Path, predictions: Path) -> dict:
+def score(input_dir: Path, predictions: list[Path]) -> dict:
+    """Every complete variant in the ``run`` outputs ``predictions``, with the device it ran on."""
     from pipeline.gold import load_document_cells
 
     inputs = _cv_inputs()
     gold_cells = load_document_cells(ROOT / "labels/gold/documents.yaml")
     folds = json.loads((input_dir / FOLDS).read_text(encoding="utf-8"))
-    ran = json.loads(predictions.read_text(encoding="utf-8"))
     runs = []
-    for entry in ran["variants"]:
-        if len(entry["folds"]) < len(folds):
-            print(f"{entry['variant']}: {len(entry['folds'])} of {len(folds)} folds ran, not scored")
-            continue
-        summary = replay(folds, entry["folds"], *inputs, gold_cells)
-        summary["cv_seconds"] = round(sum(f["seconds"] for f in entry["folds"]), 1)
-        runs.append({"variant": entry["variant"] or "params.yaml", **summary})
-        print(runs[-1], flush=True)
-    return {"statements": len(inputs[0]), "device": ran["device"], "torch": ran["torch"],
-            "backbone": "bundled multilingual-e5-small (unused word embeddings zeroed)", "runs": runs}
+    for path in predictions:
+        ran = json.loads(path.read_text(encoding="utf-8"))
+        for entry in ran["variants"]:
+            if len(entry["folds"]) < len(folds):
+                print(f"{path}, {entry['variant']}: {len(entry['folds'])} of {len(folds)} folds ran, not scored")
+                continue
+            summary = replay(folds, entry["folds"], *inputs, gold_cells)
+            runs.append({"variant": entry["variant"] or "params.yaml", **summary,
+                         "cv_seconds": round(sum(f["seconds"] for f in entry["folds"]), 1),
+                         "device": ran["device"], "torch": ran["torch"]})
+            print(runs[-1], flush=True)
+    return {"statements": len(inputs[0]), "backbone": "bundled multilingual-e5-small (unused word embeddings zeroed)",
+            "runs": runs}
 
 
 def main() -> int:
@@ -201,7 +204,7 @@ def main() -> int:
                    help='train params to change, "key=value,key=value" ("" = params.yaml as is)')
     r.add_argument("--out", type=Path, required=True, help="the predictions' JSON file")
     s = sub.add_parser("score")
-    s.add_argument("--predictions", type=Path, required=True)
+    s.add_argument("--predictions", type=Path, nargs="+", required=True, help="run outputs, scored in order")
     s.add_argument("--results", default="gpu-cv.json", help="file name under bench/results/")
     args = p.parse_args()
     if args.what == "export":
