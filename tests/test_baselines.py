@@ -37,6 +37,11 @@ def pair(text: str, target: str = "4.1.1", context: str = "") -> Pair:
     ("Kommunen anser inte heller att förslaget är väl avvägt.", "oppose"),
     ("Regionen ser inte att en ny lag behövs, men det är rimligt att kommunerna får anställa läkare.", "support"),
     ("Socialstyrelsen ser inte att något talar emot förslaget och tillstyrker det.", "support"),
+    ("Socialstyrelsen ser inte att ändringen behövs, varför myndigheten avstyrker förslaget.", "oppose"),
+    ("Vi ser inte att t.ex. förslaget i 4.1.1 är rimligt.", "oppose"),
+    # an evaluation yields to a verdict, and an indirect question evaluates nothing
+    ("Socialstyrelsen är också tveksam till om det är ändamålsenligt att ha en enskild befattning.", "hesitant"),
+    ("Frågan är om det är rimligt att kommunen bär kostnaden.", "neutral"),
     ("Det vore rimligt att utredningen också belyser finansieringen.", "neutral"),
     ("Det är rimligt att anta att kostnaderna ökar.", "neutral"),
 ])

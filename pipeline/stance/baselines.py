@@ -11,6 +11,7 @@ Each is registered under a short, stable name: evaluation output is keyed by it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -49,10 +50,13 @@ class Cue:
     pattern: re.Pattern
     #: False where the pattern already contains its negation ("inte … en lösning")
     negatable: bool = True
+    #: an evaluation rather than a verdict: decides a sentence only where no verdict does
+    #: ("är tveksam till om det är ändamålsenligt" is hesitant)
+    weak: bool = False
 
 
-def _cue(label: str, pattern: str, negatable: bool = True) -> Cue:
-    return Cue(label, re.compile(pattern), negatable)
+def _cue(label: str, pattern: str, negatable: bool = True, weak: bool = False) -> Cue:
+    return Cue(label, re.compile(pattern), negatable, weak)
 
 
 #: the cues of ANNOTATION.md (and their inflections) and evaluative predicates, matched on
@@ -69,9 +73,11 @@ CUES: tuple[Cue, ...] = (
     _cue("support", r"\bhåller\s+med\b"),
     _cue("support", r"\bhar\s+inget\s+att\s+invända\b", negatable=False),
     # evaluative predicates: "förslaget är rimligt", "det är välkommet att …", "är väl avvägt".
-    # Present tense only: "det vore rimligt om …" suggests; "det är rimligt att anta" infers
-    _cue("support", r"\bär\b(?:\s+\S+){0,3}?\s+(?:rimlig|välkom(?:men|met|na)|ändamålsenlig|väl\s+avväg)\w*\b"
-                    r"(?!\s+att\s+(?:anta|tro)\b)"),
+    # Present tense only: "det vore rimligt om …" suggests; "det är rimligt att anta" infers;
+    # "(frågan är) om det är rimligt", "huruvida det är rimligt" ask
+    _cue("support", r"(?<!\bom det )(?<!\bom detta )(?<!\bhuruvida det )\bär\b(?:\s+(?!om\b|huruvida\b)\S+){0,3}?"
+                    r"\s+(?:rimlig|välkom(?:men|met|na)|ändamålsenlig|väl\s+avväg)\w*\b(?!\s+att\s+(?:anta|tro)\b)",
+         weak=True),
     _cue("oppose", r"\bavstyrk\w*"),
     _cue("oppose", r"\bmotsätter\s+sig\b"),
     _cue("oppose", r"\b(?:inte|ej)\b(?:\s+\S+){0,6}?\s+(?:en|någon)\s+lösning\b", negatable=False),
@@ -88,12 +94,15 @@ NEGATION = re.compile(r"\b(?:inte|ej|icke)\b")
 NEGATION_AFTER_WORDS = 2
 NEGATION_BEFORE_WORDS = 1
 #: a negated opinion verb denies the verdict of the att-clause it governs ("ser inte att detta
-#: är rimligt", "anser inte heller att förslaget är välkommet"), up to the sentence's end or the
-#: next main clause ("…, men det är rimligt att …", "… och tillstyrker därför" are not denied)
+#: är rimligt", "anser inte heller att förslaget är välkommet"), within one clause (CLAUSE_END)
 RAISED_NEGATION = re.compile(
     r"\b(?:(?:inte|ej)(?:\s+heller)?\s+(?:se|ser|anser|tycker|menar|bedömer|finner)"
-    r"|(?:ser|anser|tycker|menar|bedömer|finner)\s+(?:\S+\s+)?(?:inte|ej)(?:\s+heller)?)"
-    r"\s+att\b(?:(?!\b(?:och|men|utan)\b)[^.;:!?])*$")
+    r"|(?:ser|anser|tycker|menar|bedömer|finner)\s+(?:\S+\s+)?(?:inte|ej)(?:\s+heller)?)\s+att\b")
+#: where a raised negation stops, read on the original text: a sentence's end (punctuation,
+#: space, capital: not "4.1.1", "2024:72" or "t.ex. förslaget"), a comma, or a conjunction
+#: that may start a new clause ("…, varför vi avstyrker", "… och tillstyrker därför"). Erring
+#: short: "anser inte att förslagen om tillsyn och sanktioner är rimliga" is not denied
+CLAUSE_END = re.compile(r"[.;:!?](?=\s+[A-ZÅÄÖ\d]|\s*$)|,|(?i:\b(?:och|men|utan|samt|varför|vilket)\b)")
 #: "tillstyrker inte" is a rejection, "avstyrker inte" an acceptance, "är inte tveksam" no doubt
 FLIP = {"support": "oppose", "oppose": "support", "hesitant": "support", "neutral": "neutral"}
 
@@ -102,32 +111,37 @@ FLIP = {"support": "oppose", "oppose": "support", "hesitant": "support", "neutra
 class CueHit:
     start: int
     label: str
+    weak: bool = False
 
 
-def _negated(text: str, match: re.Match) -> bool:
+def _negated(text: str, match: re.Match, clause_start: int) -> bool:
     first_word_end = text.find(" ", match.start())
     first_word_end = match.end() if first_word_end < 0 or first_word_end > match.end() else first_word_end
     after = text[first_word_end:].split()[:NEGATION_AFTER_WORDS]
     before = text[: match.start()].split()[-NEGATION_BEFORE_WORDS:]
     inside = text[first_word_end: match.end()]
     return bool(NEGATION.search(" ".join(before + after)) or NEGATION.search(inside)
-                or RAISED_NEGATION.search(text, 0, match.start()))
+                or RAISED_NEGATION.search(text, clause_start, match.start()))
 
 
 def cue_hits(text: str, cues: Sequence[Cue] = CUES) -> list[CueHit]:
     """Every stance cue in ``text``, negation applied, in order of position."""
     lowered = text.lower()
+    clause_starts = [0, *(m.end() for m in CLAUSE_END.finditer(text))]
     hits = []
     for cue in cues:
         for match in cue.pattern.finditer(lowered):
-            label = FLIP[cue.label] if cue.negatable and _negated(lowered, match) else cue.label
-            hits.append(CueHit(match.start(), label))
+            clause_start = clause_starts[bisect_right(clause_starts, match.start()) - 1]
+            negated = cue.negatable and _negated(lowered, match, clause_start)
+            hits.append(CueHit(match.start(), FLIP[cue.label] if negated else cue.label, cue.weak))
     return sorted(hits, key=lambda h: h.start)
 
 
 def _sentence_label(hits: Sequence[CueHit]) -> str:
-    # the last cue wins: "är positiv till delar av förslaget men ställer sig tveksam" is hesitant
-    return hits[-1].label
+    # the last verdict wins: "är positiv till delar av förslaget men ställer sig tveksam" is
+    # hesitant; an evaluation decides only a sentence without a verdict
+    verdicts = [h for h in hits if not h.weak]
+    return (verdicts or hits)[-1].label
 
 
 def _mentions(pair: Pair) -> list[int]:
