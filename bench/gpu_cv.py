@@ -8,9 +8,10 @@ epochs), scored here by the code that writes metrics/.
 
 `export` runs :func:`pipeline.evaluate.cross_validate` with a classifier that only records
 what each fold fits on and predicts (the held-out response's gold pairs and every pair of its
-links), and writes the bundled backbone in a form that travels (64 MiB): word-embedding rows
-that no recorded pair uses set to zero (never looked up, so training and predictions are
-those of the full model), gzip-compressed (the 4-bit weights, dequantized, compress well).
+links), and writes the bundled backbone small enough to travel to a lent GPU machine (64 MiB
+may go there; this is about 37 MiB): word-embedding rows that no recorded pair uses set to
+zero (never looked up, so training and predictions are those of the full model),
+gzip-compressed (the 4-bit weights, dequantized, compress well).
 `run` trains each fold's model with :class:`pipeline.stance.predict.TransformerClassifier`
 (the evaluate stage's) per ``--variant`` of params.yaml's train section and writes every
 prediction. `score` runs `cross_validate` again with a classifier that replays them, so
@@ -57,18 +58,22 @@ class Recorder:
 
 @dataclasses.dataclass
 class Replay:
-    """Answers each fold with the predictions its GPU-trained model made: the fold is known by
-    the hash of its training pairs, a pair by its two texts."""
+    """Answers each fold with the predictions its GPU-trained model made, in the order the fold
+    was recorded: the fold is known by the hash of its training pairs, and each pair's texts
+    are checked against the recording."""
 
-    answers: dict  # train data hash → {(target text, second text): StancePrediction}
-    fold: dict | None = None
+    answers: dict  # train data hash → [((target text, second text), StancePrediction)] in recorded order
+    queue: list = dataclasses.field(default_factory=list)
 
     def fit(self, pairs):
-        self.fold = self.answers[data_hash(pairs)]
+        self.queue = list(self.answers[data_hash(pairs)])
         return self
 
     def predict(self, pairs):
-        return [self.fold[pair.text_pair] for pair in pairs]
+        answered, self.queue = self.queue[: len(pairs)], self.queue[len(pairs):]
+        if [texts for texts, _ in answered] != [p.text_pair for p in pairs]:
+            raise ValueError("the pairs to predict differ from the recorded fold: export again")
+        return [prediction for _, prediction in answered]
 
 
 def record_folds(gold, extra, links, paragraphs, referral) -> list[dict]:
@@ -96,8 +101,8 @@ def replay(folds: list[dict], done: list[dict], gold, extra, links, paragraphs, 
     answers = {}
     for fold, answered in zip(folds, done):
         pairs = [Pair(**p) for p in fold["predict"]]
-        answers[answered["train_hash"]] = {p.text_pair: StancePrediction(**prediction)
-                                           for p, prediction in zip(pairs, answered["predictions"])}
+        answers[answered["train_hash"]] = [(p.text_pair, StancePrediction(**prediction))
+                                           for p, prediction in zip(pairs, answered["predictions"])]
     result = cross_validate(gold, {MODEL: lambda: Replay(answers)}, links, paragraphs, referral, extra=extra)
     return cv_summary(result, MODEL, gold_cells, paragraphs, referral)
 
