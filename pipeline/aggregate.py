@@ -18,7 +18,7 @@ from typing import Sequence
 from .blanket import BlanketClause, default_stance, find_blanket_clauses
 from .records import LABELS, Cell, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
-from .speakers import voices
+from .speakers import by_doc, document_voices
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +72,16 @@ def _own_clauses(paragraphs: Sequence[Paragraph], speakers: dict[str, str], orga
 def aggregate(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph],
               referral: Referral) -> tuple[list[Cell], list[Prediction]]:
     """The cells of every response in ``paragraphs``, and the statements of their other voices."""
-    organisations, speakers = voices(paragraphs)
+    predictions_of: dict[str, list[Prediction]] = defaultdict(list)
+    for prediction in predictions:
+        predictions_of[prediction.doc].append(prediction)
     cells, others = [], []
-    for doc, organisation in organisations.items():
-        doc_paragraphs = [p for p in paragraphs if p.doc == doc]
-        doc_speakers = {pid: s for (d, pid), s in speakers.items() if d == doc}
-        doc_cells, doc_voices = aggregate_document(
-            doc, organisation, [p for p in predictions if p.doc == doc], doc_paragraphs, referral, doc_speakers)
+    for doc, doc_paragraphs in by_doc(paragraphs).items():
+        organisation, speakers = document_voices(doc, doc_paragraphs)
+        doc_cells, doc_others = aggregate_document(doc, organisation, predictions_of[doc], doc_paragraphs,
+                                                   referral, speakers)
         cells += doc_cells
-        others += doc_voices
+        others += doc_others
     return cells, others
 
 

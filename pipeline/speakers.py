@@ -95,14 +95,24 @@ def attribute_speakers(paragraphs: Sequence[Paragraph], organisation: str) -> di
     return speakers
 
 
+def by_doc(paragraphs: Sequence[Paragraph]) -> dict[str, list[Paragraph]]:
+    """Paragraphs grouped by response, in order."""
+    grouped: dict[str, list[Paragraph]] = defaultdict(list)
+    for paragraph in paragraphs:
+        grouped[paragraph.doc].append(paragraph)
+    return grouped
+
+
+def document_voices(doc: str, paragraphs: Sequence[Paragraph]) -> tuple[str, dict[str, str]]:
+    """One response's own voice, and paragraph id → speaker."""
+    organisation = organisation_name(paragraphs, doc)
+    return organisation, attribute_speakers(paragraphs, organisation)
+
+
 def voices(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """doc → the organisation's own voice, and (doc, paragraph id) → speaker."""
-    by_doc: dict[str, list[Paragraph]] = defaultdict(list)
-    for paragraph in paragraphs:
-        by_doc[paragraph.doc].append(paragraph)
     organisations, speakers = {}, {}
-    for doc, doc_paragraphs in by_doc.items():
-        organisations[doc] = organisation_name(doc_paragraphs, doc)
-        for pid, speaker in attribute_speakers(doc_paragraphs, organisations[doc]).items():
-            speakers[(doc, pid)] = speaker
+    for doc, doc_paragraphs in by_doc(paragraphs).items():
+        organisations[doc], doc_speakers = document_voices(doc, doc_paragraphs)
+        speakers.update({(doc, pid): speaker for pid, speaker in doc_speakers.items()})
     return organisations, speakers

@@ -41,8 +41,9 @@ class StanceModel:
         from .deploy import model_name
 
         model_dir = Path(model_dir)
-        if model_name(model_dir) != TRANSFORMER:
-            raise ValueError(f"{model_dir}: holds a {model_name(model_dir)} model, not a fine-tuned transformer")
+        name = model_name(model_dir)
+        if name != TRANSFORMER:
+            raise ValueError(f"{model_dir}: holds a {name} model, not a fine-tuned transformer")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
