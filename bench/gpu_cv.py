@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import corpus, cv_summary, train_variant, write  # noqa: E402
+from bench.run import cv_inputs, cv_summary, train_variant, write  # noqa: E402
 from pipeline.records import atomic_write_text  # noqa: E402
 from pipeline.stance.data import Pair, StancePrediction, data_hash, one_hot  # noqa: E402
 
@@ -86,7 +86,7 @@ def record_folds(gold, extra, links, paragraphs, referral) -> list[dict]:
 
 
 def run_fold(fold: dict, classifier) -> dict:
-    """Fit ``classifier`` on the fold's training pairs; its probabilities for the pairs to predict."""
+    """Fit ``classifier`` on the fold's training pairs; its predictions for the pairs to predict."""
     train = [Pair(**p) for p in fold["train"]]
     started = time.perf_counter()
     predictions = classifier.fit(train).predict([Pair(**p) for p in fold["predict"]])
@@ -107,21 +107,13 @@ def replay(folds: list[dict], done: list[dict], gold, extra, links, paragraphs, 
     return cv_summary(result, MODEL, gold_cells, paragraphs, referral)
 
 
-def _cv_inputs():
-    from pipeline.stance.train import training_data
-
-    referral, paragraphs, links = corpus()
-    gold, merged = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", paragraphs, referral)
-    return gold, merged.corrections, links, paragraphs, referral
-
-
 def export(out: Path, models_dir: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     from pipeline.stance.backbones import BUNDLED_E5, resolve_backbone
 
-    folds = record_folds(*_cv_inputs())
+    folds = record_folds(*cv_inputs()[0])
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / FOLDS, json.dumps(folds, ensure_ascii=False))
 
@@ -158,29 +150,26 @@ def run(input_dir: Path, variants: list[str], out: Path) -> None:
     from pipeline.stance.predict import TransformerClassifier
 
     folds = json.loads((input_dir / FOLDS).read_text(encoding="utf-8"))
-    work = Path(tempfile.mkdtemp(prefix="gpu-cv-"))
-    backbone = work / "backbone"
-    with tarfile.open(input_dir / BACKBONE) as tar:
-        tar.extractall(backbone, filter="data")
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
     result = {"device": device, "torch": torch.__version__, "variants": []}
-    for variant in variants:
-        params = dataclasses.replace(train_variant(variant), model=MODEL, backbone=str(backbone))
-        entry = {"variant": variant, "params": dataclasses.asdict(params), "folds": []}
-        result["variants"].append(entry)
-        for fold in folds:
-            entry["folds"].append(run_fold(fold, TransformerClassifier(params=params, models_dir=work / "models",
-                                                                       batch_size=64)))
-            atomic_write_text(out, json.dumps(result) + "\n")
-            print(variant, "fold", len(entry["folds"]), entry["folds"][-1]["seconds"], "s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="gpu-cv-") as tmp:  # the unpacked backbone is 470 MB
+        work = Path(tmp)
+        with tarfile.open(input_dir / BACKBONE) as tar:
+            tar.extractall(work / "backbone", filter="data")
+        for variant in variants:
+            params = dataclasses.replace(train_variant(variant), model=MODEL, backbone=str(work / "backbone"))
+            entry = {"variant": variant, "params": dataclasses.asdict(params), "folds": []}
+            result["variants"].append(entry)
+            for fold in folds:
+                classifier = TransformerClassifier(params=params, models_dir=work / "models", batch_size=64)
+                entry["folds"].append(run_fold(fold, classifier))
+                atomic_write_text(out, json.dumps(result) + "\n")
+                print(variant, "fold", len(entry["folds"]), entry["folds"][-1]["seconds"], "s", flush=True)
 
 
 def score(input_dir: Path, predictions: list[Path]) -> dict:
     """Every complete variant in the ``run`` outputs ``predictions``, with the device it ran on."""
-    from pipeline.gold import load_document_cells
-
-    inputs = _cv_inputs()
-    gold_cells = load_document_cells(ROOT / "labels/gold/documents.yaml")
+    inputs, gold_cells = cv_inputs()
     folds = json.loads((input_dir / FOLDS).read_text(encoding="utf-8"))
     runs = []
     for path in predictions:

@@ -93,6 +93,18 @@ def corpus():
             read_jsonl(ROOT / "data" / "links.jsonl", Link))
 
 
+def cv_inputs():
+    """What the evaluate stage cross-validates on: gold pairs, annotators' corrections, links,
+    paragraphs and referral (the order :func:`pipeline.evaluate.cross_validate` takes them),
+    and the gold document cells."""
+    from pipeline.gold import load_document_cells
+    from pipeline.stance.train import training_data
+
+    referral, paragraphs, links = corpus()
+    gold, merged = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", paragraphs, referral)
+    return (gold, merged.corrections, links, paragraphs, referral), load_document_cells(ROOT / "labels/gold/documents.yaml")
+
+
 def bench_repro() -> dict:
     """`dvc repro --force` from a fresh clone of HEAD (every stage run, backbone conversion
     included), in the current environment, with no network."""
@@ -149,17 +161,13 @@ def bench_ablate(variants: list[str]) -> dict:
     variant of the train params, cross-validated exactly as the evaluate stage does."""
     from pipeline.evaluate import cross_validate
     from pipeline.stance.deploy import factories
-    from pipeline.gold import load_document_cells
-    from pipeline.stance.train import training_data
 
-    referral, paragraphs, links = corpus()
-    gold, merged = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", paragraphs, referral)
-    gold_cells = load_document_cells(ROOT / "labels/gold/documents.yaml")
+    (gold, corrections, links, paragraphs, referral), gold_cells = cv_inputs()
     runs = []
     for variant in variants:
         train = train_variant(variant)
         result = cross_validate(gold, factories(["transformer"], train, ROOT / "models"), links, paragraphs,
-                                referral, extra=merged.corrections)
+                                referral, extra=corrections)
         runs.append({"variant": variant or "params.yaml",
                      **cv_summary(result, "transformer", gold_cells, paragraphs, referral),
                      "cv_seconds": result.seconds["transformer"]})
