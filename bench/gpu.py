@@ -7,7 +7,7 @@
 config and tokenizer, without its weights: speed does not depend on the weights' values, and
 the 470 MB checkpoint does not fit in what travels to a lent GPU machine (64 MiB). `run`
 builds the same architecture from config.json with random weights and times
-:class:`pipeline.stance.predict.Inference` (what `remiss score` calls: length-sorted batches,
+:class:`pipeline.stance.transformer.Inference` (what `remiss score` calls: length-sorted batches,
 bf16 autocast on CUDA) on the pairs repeated to ``--pairs``, the volume of a batch-scoring
 job; tokenisation is inside the timing, as it is in `remiss score`. It writes
 bench/results/gpu.json, or --results.
@@ -50,8 +50,8 @@ def run(input_dir: Path, n_pairs: int, batch_sizes: list[int], repeats: int) -> 
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    from pipeline.stance.predict import Inference, StanceModel
-    from pipeline.stance.train import encode, read_meta
+    from pipeline.stance.meta import read_meta
+    from pipeline.stance.transformer import Inference, StanceModel, encode
 
     if not torch.cuda.is_available():
         raise SystemExit("bench/gpu.py run: no CUDA device")

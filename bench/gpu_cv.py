@@ -12,7 +12,7 @@ links), and writes the bundled backbone small enough to travel to a lent GPU mac
 may go there; this is about 37 MiB): word-embedding rows that no recorded pair uses set to
 zero (never looked up, so training and predictions are those of the full model),
 gzip-compressed (the 4-bit weights, dequantized, compress well).
-`run` trains each fold's model with :class:`pipeline.stance.predict.TransformerClassifier`
+`run` trains each fold's model with :class:`pipeline.stance.transformer.TransformerClassifier`
 (the evaluate stage's) per ``--variant`` of params.yaml's train section and writes every
 prediction. `score` runs `cross_validate` again with a classifier that replays them, so
 statement and document figures come from the same code as metrics/stance.json.
@@ -113,7 +113,7 @@ def export(out: Path, models_dir: Path) -> None:
 
     from pipeline.stance.backbones import BUNDLED_E5, resolve_backbone
 
-    folds = record_folds(*cv_inputs()[0])
+    folds = record_folds(*lodo_inputs(cv_inputs()[0]))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / FOLDS, json.dumps(folds, ensure_ascii=False))
 
@@ -147,7 +147,7 @@ def run(input_dir: Path, variants: list[str], out: Path) -> None:
     it finished)."""
     import torch
 
-    from pipeline.stance.predict import TransformerClassifier
+    from pipeline.stance.transformer import TransformerClassifier
 
     folds = json.loads((input_dir / FOLDS).read_text(encoding="utf-8"))
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
@@ -167,9 +167,17 @@ def run(input_dir: Path, variants: list[str], out: Path) -> None:
                 print(variant, "fold", len(entry["folds"]), entry["folds"][-1]["seconds"], "s", flush=True)
 
 
+def lodo_inputs(inputs) -> tuple:
+    """cv_inputs() as :func:`record_folds` takes them: every fold also learns from the
+    authored rows and the corrections."""
+    data, links, paragraphs, referral = inputs
+    return data.gold, [*data.authored, *data.corrections], links, paragraphs, referral
+
+
 def score(input_dir: Path, predictions: list[Path]) -> dict:
     """Every complete variant in the ``run`` outputs ``predictions``, with the device it ran on."""
-    inputs, gold_cells = cv_inputs()
+    raw, gold_cells = cv_inputs()
+    inputs = lodo_inputs(raw)
     folds = json.loads((input_dir / FOLDS).read_text(encoding="utf-8"))
     runs = []
     for path in predictions:

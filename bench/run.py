@@ -3,9 +3,9 @@
     python bench/run.py stance   # CPU pairs/s at the corpus's paragraph lengths, training s/epoch
     python bench/run.py repro    # wall time of `dvc repro` in a fresh clone (offline, from scratch)
     python bench/run.py          # both
-    python bench/run.py ablate --variant max_length=256 --variant epochs=20,learning_rate=1e-4
-                                 # the transformer's leave-one-response-out CV with params.yaml's
-                                 # train section changed as given, one run per --variant
+    python bench/run.py ablate --ablate-model transformer --variant epochs=4,freeze_layers=6
+                                 # one model under both protocols of the evaluate stage with
+                                 # params.yaml's train section changed as given, one run per --variant
 
 Numbers depend on the machine: each file records the CPU count and torch threads used.
 """
@@ -49,8 +49,8 @@ def bench_stance(model_dir: Path, batch_sizes: list[int], repeats: int) -> dict:
     """Pairs/s over every linked pair of the corpus (the lengths the pipeline really sees),
     per batch size, and the training time per epoch recorded by `remiss train`."""
     from pipeline.stance.data import link_pairs
-    from pipeline.stance.predict import StanceModel
-    from pipeline.stance.train import encode, read_meta
+    from pipeline.stance.meta import read_meta
+    from pipeline.stance.transformer import StanceModel, encode
 
     referral, paragraphs, links = corpus()
     pairs = link_pairs(links, paragraphs, referral)
@@ -94,15 +94,15 @@ def corpus():
 
 
 def cv_inputs():
-    """What the evaluate stage cross-validates on: gold pairs, annotators' corrections, links,
-    paragraphs and referral (the order :func:`pipeline.evaluate.cross_validate` takes them),
-    and the gold document cells."""
+    """What the evaluate stage evaluates on: the training data (gold, corrections, authored),
+    links, paragraphs and referral, and the gold document cells."""
     from pipeline.gold import load_document_cells
     from pipeline.stance.train import training_data
 
     referral, paragraphs, links = corpus()
-    gold, merged = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", paragraphs, referral)
-    return (gold, merged.corrections, links, paragraphs, referral), load_document_cells(ROOT / "labels/gold/documents.yaml")
+    data = training_data(ROOT / "labels/gold/statements.yaml", ROOT / "labels/corrections", ROOT / "labels/authored",
+                         paragraphs, referral)
+    return (data, links, paragraphs, referral), load_document_cells(ROOT / "labels/gold/documents.yaml")
 
 
 def bench_repro() -> dict:
@@ -132,7 +132,7 @@ def train_variant(overrides: str):
     import dataclasses
 
     from pipeline.params import load_section
-    from pipeline.stance.train import TrainParams
+    from pipeline.stance.params import TrainParams
 
     params = load_section(ROOT / "params.yaml", "train", TrainParams)
     for item in filter(None, overrides.split(",")):
@@ -156,23 +156,28 @@ def cv_summary(result, model: str, gold_cells, paragraphs, referral) -> dict:
                           for label in statement["per_class"]}}
 
 
-def bench_ablate(variants: list[str]) -> dict:
-    """Statement macro-F1/accuracy and document-cell accuracy of the transformer under each
-    variant of the train params, cross-validated exactly as the evaluate stage does."""
-    from pipeline.evaluate import cross_validate
-    from pipeline.stance.deploy import factories
+def bench_ablate(model: str, variants: list[str]) -> dict:
+    """Both protocols of the evaluate stage for one model under each variant of the train
+    params: seed LODO (statement macro-F1, document cells) and the unseen referral."""
+    from pipeline.evaluate import cross_validate, document_cells, document_metrics, statement_metrics, unseen_referral
+    from pipeline.stance.models import create
 
-    (gold, corrections, links, paragraphs, referral), gold_cells = cv_inputs()
+    (data, links, paragraphs, referral), gold_cells = cv_inputs()
     runs = []
     for variant in variants:
         train = train_variant(variant)
-        result = cross_validate(gold, factories(["transformer"], train, ROOT / "models"), links, paragraphs,
-                                referral, extra=corrections)
+        factory = {model: lambda: create(model, train, ROOT / "models")}
+        lodo = cross_validate(data.gold, factory, links, paragraphs, referral, extra=[*data.authored, *data.corrections])
+        unseen = unseen_referral(data.gold, factory, data.authored)
+        cells = document_metrics(document_cells(lodo.link_predictions[model], paragraphs, referral), gold_cells)
         runs.append({"variant": variant or "params.yaml",
-                     **cv_summary(result, "transformer", gold_cells, paragraphs, referral),
-                     "cv_seconds": result.seconds["transformer"]})
+                     "lodo": {**{k: statement_metrics(lodo.rows)[model][k] for k in ("macro_f1", "macro_f1_ci95", "accuracy")},
+                              "doc_cell_accuracy": cells["accuracy"], "seconds": lodo.seconds[model]},
+                     "unseen": {**{k: statement_metrics(unseen.rows)[model][k] for k in ("macro_f1", "macro_f1_ci95", "accuracy")},
+                                "seconds": unseen.seconds[model]}})
         print(runs[-1], flush=True)
-    return {"statements": len(gold), "runs": runs, "machine": machine()}
+    return {"model": model, "statements": len(data.gold), "authored": len(data.authored), "runs": runs,
+            "machine": machine()}
 
 
 def main() -> int:
@@ -183,10 +188,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variant", action="append", default=None,
                         help='ablate: train params to change, "key=value,key=value" ("" = params.yaml as is)')
+    parser.add_argument("--ablate-model", default="transformer", help="ablate: the stance model to evaluate")
     args = parser.parse_args()
     if "stance" in args.what:
-        from pipeline.stance.deploy import model_name
-        from pipeline.stance.train import TRANSFORMER
+        from pipeline.stance.models import model_name
+        from pipeline.stance.transformer import TRANSFORMER
 
         if not (args.model / "stance_meta.json").exists() or model_name(args.model) != TRANSFORMER:
             raise SystemExit(f"{args.model}: no fine-tuned transformer; `make bench` fits one into "
@@ -197,7 +203,7 @@ def main() -> int:
             raise SystemExit("dvc not on PATH: run inside the project's virtualenv (make bench)")
         write("repro.json", bench_repro())
     if "ablate" in args.what:
-        write("ablation.json", bench_ablate(args.variant or [""]))
+        write(f"ablation-{args.ablate_model}.json", bench_ablate(args.ablate_model, args.variant or [""]))
     return 0
 
 

@@ -43,8 +43,8 @@ from pipeline.params import load_section  # noqa: E402
 from pipeline.records import Paragraph, atomic_write_text, read_jsonl  # noqa: E402
 from pipeline.score import DEFAULT_CPU_PATH, Options, Summary, default_workers, resolve_device, score  # noqa: E402
 from pipeline.segment import segment  # noqa: E402
-from pipeline.stance.deploy import model_name  # noqa: E402
-from pipeline.stance.train import TRANSFORMER  # noqa: E402
+from pipeline.stance.models import model_name  # noqa: E402
+from pipeline.stance.transformer import TRANSFORMER  # noqa: E402
 from tests.pdfs import write_pdf  # noqa: E402
 
 RESPONSES = ROOT / "corpus" / "responses"

@@ -16,31 +16,25 @@ from pathlib import Path
 from typing import Sequence
 
 from .blanket import BlanketClause, default_stance, find_blanket_clauses
-from .records import LABELS, Cell, Paragraph, Prediction, read_jsonl, write_jsonl
+from .records import Cell, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
 from .speakers import by_doc, document_voices
+from .stance.data import VERDICTS, StancePrediction, combine
 
 log = logging.getLogger(__name__)
 
-VERDICTS = ("support", "oppose", "hesitant")
-
 
 def _cell(doc: str, target: str, speaker: str, predictions: list[Prediction]) -> Cell:
-    verdicts = [p for p in predictions if p.stance in VERDICTS]
-    pool = verdicts or predictions
-    # the cell takes one of the labels its paragraphs were given: probabilities only break ties
-    # between them (a calibrated model may put more mass on a label it did not predict)
-    labels = tuple(label for label in LABELS if any(p.stance == label for p in pool))
-    weight = {label: sum(p.probs.get(label, 0.0) for p in pool) for label in labels}
-    stance = max(labels, key=lambda label: (weight[label], -labels.index(label)))
-    backing = sorted((p for p in pool if p.stance == stance), key=lambda p: -p.probs.get(stance, 0.0))
+    stance, backing_at = combine([StancePrediction(p.stance, p.probs) for p in predictions])
+    backing = [predictions[i] for i in backing_at]
     confidence = sum(p.probs.get(stance, 0.0) for p in backing) / len(backing)
-    rest = [p.paragraph for p in predictions if p not in backing]
+    evidence = list(dict.fromkeys([p.paragraph for p in backing] + [p.paragraph for p in predictions]))
+    verdicts = [p for p in predictions if p.stance in VERDICTS]
     flags = []
     if len({p.stance for p in verdicts}) > 1:
         flags.append("verdicts disagree: " + ", ".join(f"{p.paragraph} {p.stance}" for p in verdicts))
     return Cell(doc=doc, target=target, stance=stance, confidence=round(confidence, 4), source="statement",
-                speaker=speaker, evidence=[p.paragraph for p in backing] + rest, flags=flags)
+                speaker=speaker, evidence=evidence, flags=flags)
 
 
 def aggregate_document(doc: str, organisation: str, predictions: Sequence[Prediction],

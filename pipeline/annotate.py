@@ -39,7 +39,7 @@ from typing import Callable, Collection, Iterable, Sequence
 from .records import LABELS, Link, Paragraph, Prediction
 from .registry import Referral
 from .report import COLOURS
-from .stance.baselines import CUES, cue_hits
+from .stance.lexicon import CUES, cue_hits
 from .stance.data import Pair, link_pairs
 
 Key = tuple[str, str, str]  # (doc, paragraph id, target id)

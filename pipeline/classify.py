@@ -1,12 +1,17 @@
-"""classify: links → paragraph-level stance predictions, each with the paragraph's speaker.
+"""classify: links → stance predictions, each with the paragraph's speaker.
 
-One pure function over records; any :class:`~pipeline.stance.data.Classifier` does the
-predicting (the fine-tuned transformer in the pipeline, a fold's model in cross-validation,
-a baseline in a test), so `dvc repro`, `remiss score` and the evaluation share this code.
+The model reads each window of a linked paragraph (:mod:`pipeline.stance.windows`: the
+sentences that speak about the target, the list's lead-in in front); the link's stance is
+their combination by labels/ANNOTATION.md (:func:`~pipeline.stance.data.combine`), and the
+window predictions stay on it as evidence. One pure function over records; any
+:class:`~pipeline.stance.data.Classifier` does the predicting (the deployed model in the
+pipeline, a fold's model in cross-validation, a baseline in a test), so `dvc repro`,
+`remiss score` and the evaluation share this code.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -14,7 +19,8 @@ from typing import Sequence
 from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
 from .speakers import voices
-from .stance.data import Classifier, link_pairs
+from .stance.data import Classifier, combine, link_pairs
+from .stance.windows import windows
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +41,25 @@ def classify(links: Sequence[Link], paragraphs: Sequence[Paragraph], referral: R
     """A stance for every linked (paragraph, target), in link order."""
     links = unique_links(links)
     _, speakers = voices(paragraphs)
-    results = model.predict(link_pairs(links, paragraphs, referral))
-    return [Prediction(doc=item.doc, paragraph=item.paragraph, target=str(item.target), stance=result.label,
-                       probs={k: round(v, 6) for k, v in result.probs.items()},
-                       speaker=speakers.get((item.doc, item.paragraph)))
-            for item, result in zip(links, results)]
+    pairs = link_pairs(links, paragraphs, referral)
+    spans = [windows(pair.paragraph_text, referral.get(pair.target), referral) for pair in pairs]
+    flat = [dataclasses.replace(pair, window=pair.paragraph_text[start:end])
+            for pair, found in zip(pairs, spans) for start, end in found]
+    results = iter(model.predict(flat))
+    out = []
+    for item, found in zip(links, spans):
+        mine = [next(results) for _ in found]
+        stance, backing = combine(mine)
+        out.append(Prediction(
+            doc=item.doc, paragraph=item.paragraph, target=str(item.target), stance=stance,
+            probs=_rounded(mine[backing[0]].probs), speaker=speakers.get((item.doc, item.paragraph)),
+            sentences=[{"start": start, "end": end, "stance": result.label, "probs": _rounded(result.probs)}
+                       for (start, end), result in zip(found, mine)]))
+    return out
+
+
+def _rounded(probs: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 6) for k, v in probs.items()}
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -55,7 +75,7 @@ def classify_args(p: argparse.ArgumentParser) -> None:
 
 
 def classify_cmd(args: argparse.Namespace) -> int:
-    from .stance.deploy import load
+    from .stance.models import load
 
     model = load(args.model, device=args.device, batch_size=args.batch_size)
     predictions = classify(read_jsonl(args.links, Link), read_jsonl(args.paragraphs, Paragraph),

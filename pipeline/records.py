@@ -90,12 +90,17 @@ class Statement:
 
 @dataclass(frozen=True)
 class Prediction:
+    """The stance of one linked (paragraph, target): combined from its windows' stances."""
+
     doc: str
     paragraph: str
     target: str
     stance: str
     probs: dict[str, float]
     speaker: str | None = None
+    #: the window predictions it combines: ``{"start", "end", "stance", "probs"}``, offsets into
+    #: the paragraph's text; a paragraph with a hesitant and an oppose sentence keeps both here
+    sentences: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from .params import load_section
 from .records import Cell, Link, Paragraph, Prediction, atomic_write_text, file_sha256, hash_file, write_jsonl
 from .registry import Referral, load_referral
 from .segment import segment
-from .stance.predict import Inference
+from .stance.transformer import Inference
 
 log = logging.getLogger("remiss")
 R = TypeVar("R")
@@ -275,9 +275,8 @@ def quantize(model):
 def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int) -> Inference:
     import torch
 
-    from .stance.deploy import load, model_name
-    from .stance.predict import StanceModel
-    from .stance.train import TRANSFORMER
+    from .stance.models import load, model_name
+    from .stance.transformer import TRANSFORMER, StanceModel
 
     name = model_name(model_dir)
     if name != TRANSFORMER:
@@ -300,7 +299,8 @@ def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int)
 
 #: modules whose code decides a document's results: a change to any of them invalidates the cache
 STAGE_MODULES = ("ingest", "segment", "sentences", "link", "embed", "speakers", "blanket", "classify", "aggregate",
-                 "records", "stance.data", "stance.predict", "stance.deploy", "stance.baselines")
+                 "records", "stance.data", "stance.windows", "stance.lexicon", "stance.baselines",
+                 "stance.setfit_model", "stance.transformer", "stance.models")
 
 
 def fingerprint(model_dir: Path, inference: Inference, settings: Settings, referral_path: Path) -> str:

@@ -22,7 +22,7 @@ from pipeline.classify import classify
 from pipeline.link import LinkParams, link
 from pipeline.records import LABELS, Prediction, write_jsonl
 from pipeline.report import COLOURS
-from pipeline.stance import baselines
+from pipeline.stance import baselines, lexicon
 from pipeline.stance.data import data_hash, gold_pairs
 from tests.conftest import REGISTRY, ROOT
 
@@ -66,7 +66,7 @@ def test_cues_are_found_and_highlighted():
     shown = highlight_html(text, cues)
     assert f"<mark style='background:{COLOURS['oppose'][1]}' title='oppose'>instämmer inte</mark>" in shown
     assert "&lt;b&gt;<mark style='background:" in shown and "'>välkomnar</mark>&lt;/b&gt;" in shown
-    assert CUES is baselines.CUES  # one lexicon: the lexicon baseline's
+    assert CUES is lexicon.CUES  # one lexicon: the lexicon baseline's
 
 
 def test_queue_items_carry_what_the_screen_shows(queue, paragraphs, referral):

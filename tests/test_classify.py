@@ -6,7 +6,7 @@ import pytest
 from pipeline.classify import classify, unique_links
 from pipeline.speakers import voices
 from pipeline.records import LABELS
-from pipeline.stance.baselines import LexiconBaseline
+from pipeline.stance.lexicon import LexiconBaseline
 
 
 def test_every_unique_link_is_classified_with_its_speaker(corpus_links, paragraphs, referral):

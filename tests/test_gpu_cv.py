@@ -8,7 +8,7 @@ from bench.gpu_cv import MODEL, record_folds, replay, run_fold
 from bench.run import cv_summary
 from pipeline.evaluate import cross_validate
 from pipeline.gold import load_document_cells
-from pipeline.stance.baselines import LexiconBaseline
+from pipeline.stance.lexicon import LexiconBaseline
 from tests.conftest import GOLD
 
 

@@ -20,7 +20,8 @@ from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.link import LinkParams, link
 from pipeline.records import Prediction, atomic_write_text, read_jsonl, write_jsonl
 from pipeline.report import build_matrix, render_html
-from pipeline.stance.baselines import LexiconBaseline, TfidfLogReg
+from pipeline.stance.baselines import TfidfLogReg
+from pipeline.stance.lexicon import LexiconBaseline
 
 from .conftest import REGISTRY
 from .test_annotate import DECISION_FIELDS
@@ -61,7 +62,7 @@ def repro(tmp_path_factory, stance_pairs, paragraphs, referral) -> Path:
     documents = {model: document_metrics(document_cells(p, paragraphs, referral), gold_cells)
                  for model, p in cv.link_predictions.items()}
     write_jsonl(out / "metrics" / "statements_cv.jsonl", cv.rows)
-    atomic_write_text(out / "metrics" / "stance.json", summary_json(statement, documents, cv.seconds))
+    atomic_write_text(out / "metrics" / "stance.json", summary_json({"lodo": statement}, documents, {"lodo": cv.seconds}, {}))
     for model in statement:
         atomic_write_text(out / "metrics" / "confusion" / f"{model}.csv", csv_text(confusion_rows(cv.rows, model)))
 
@@ -168,7 +169,7 @@ def test_explore_notebook_with_results(repro, paragraphs):
     shown = text_of(nb)
     assert "not found" not in shown
     # the model table, best macro-F1 first
-    scores = json.loads((metrics / "stance.json").read_text(encoding="utf-8"))
+    scores = json.loads((metrics / "stance.json").read_text(encoding="utf-8"))["lodo"]["models"]
     best, worst = sorted(scores, key=lambda m: -scores[m]["macro_f1"])
     assert shown.index(best) < shown.index(worst) and "f1_hesitant" in shown
     # one confusion matrix per model, drawn

@@ -27,7 +27,8 @@ CACHE = ".cache"
 @pytest.fixture(scope="module")
 def model(stance_pairs, tiny_bert, tmp_path_factory) -> Path:
     """A stance model trained for one epoch on the gold pairs: real files, real code path."""
-    from pipeline.stance.train import TrainParams, train
+    from pipeline.stance.params import TrainParams
+    from pipeline.stance.transformer import train
 
     out = tmp_path_factory.mktemp("score-model") / "stance"
     params = TrainParams(backbone=str(tiny_bert), epochs=1, max_length=128, freeze_layers=0)
@@ -214,8 +215,8 @@ def test_int8_predicts_the_labels_of_plain_fp32(model, documents, paragraphs, re
 
 
 def test_a_deployed_baseline_scores_and_refuses_int8(tmp_path, stance_pairs):
-    from pipeline.stance.deploy import fit_and_save
-    from pipeline.stance.train import TrainParams
+    from pipeline.stance.models import fit_and_save
+    from pipeline.stance.params import TrainParams
 
     lexicon = fit_and_save(stance_pairs, TrainParams(model="lexicon"), tmp_path / "lexicon")
     folder = _corpus(tmp_path / "in")

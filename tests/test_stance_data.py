@@ -39,10 +39,25 @@ def test_a_quote_in_no_paragraph_is_an_error_naming_doc_and_quote(paragraphs, re
 
 
 def test_link_pairs_are_built_exactly_like_training_pairs(stance_pairs, paragraphs, referral):
+    """The same target text, paragraph and lead-in; a training pair also knows which of the
+    paragraph's sentences its quote spans (classify finds the windows of a link itself)."""
     links = [Link(p.doc, p.paragraph, p.target, "number", 1.0) for p in stance_pairs]
     built = link_pairs(links, paragraphs, referral)
-    assert [b.text_pair for b in built] == [p.text_pair for p in stance_pairs]
-    assert all(b.label is None for b in built)
+    assert built == [dataclasses.replace(p, quote="", label=None, window="") for p in stance_pairs]
+
+
+def test_a_statement_is_read_as_the_sentences_its_quote_spans(stance_pairs):
+    for pair in stance_pairs:
+        assert norm(pair.quote) in norm(pair.window) and pair.window in pair.paragraph_text
+    # Stockholm's administration on 5.4: a hesitant and an oppose sentence in one paragraph
+    both = [p for p in stance_pairs if p.doc == "stockholms-stad" and p.paragraph == "p047"]
+    windows = {p.label: p.window for p in both}
+    assert windows["oppose"] == "Förvaltningens uppfattning är att förslaget inte är en lösning på dagens problematik."
+    # the hesitant quote runs over two sentences, and stops before the oppose one
+    assert windows["hesitant"].startswith("En ordning där kommuner kan anställa läkare Förvaltningen ställer sig tveksam")
+    assert windows["hesitant"].endswith("kommunal hälso- och sjukvård.") and "lösning" not in windows["hesitant"]
+    shorter = sum(len(p.window) < len(p.paragraph_text) for p in stance_pairs)
+    assert shorter >= len(stance_pairs) / 3
 
 
 def test_data_hash_ignores_order_and_sees_labels(stance_pairs):

@@ -6,8 +6,9 @@ import json
 import pytest
 
 from pipeline.records import LABELS
-from pipeline.stance.predict import StanceModel, TransformerClassifier
-from pipeline.stance.train import META_FILE, TrainParams, class_weights, train
+from pipeline.stance.transformer import StanceModel, TransformerClassifier, class_weights, train
+from pipeline.stance.meta import META_FILE
+from pipeline.stance.params import TrainParams
 from tests.conftest import ROOT
 
 
@@ -90,6 +91,6 @@ def test_the_model_code_loads_without_spacy():
     import subprocess
     import sys
 
-    code = ("import sys; import pipeline.stance.predict, pipeline.stance.train, bench.gpu_cv; "
+    code = ("import sys; import pipeline.stance.transformer, pipeline.stance.train, bench.gpu_cv; "
             "sys.exit('spacy' in sys.modules or 'datasets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=str(ROOT)).returncode == 0

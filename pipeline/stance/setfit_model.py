@@ -1,0 +1,96 @@
+"""``setfit``: SetFit (the ``setfit`` library) on the bundled e5 encoder.
+
+Contrastive fine-tuning of the sentence encoder on pairs of passages (same label or not),
+then a class-balanced logistic regression on its embeddings: a method made for few labels.
+The passage is read as an e5 ``query:`` (e5's prefix for classification inputs); the target
+text is not read, as in the baselines (:mod:`.baselines`).
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..records import LABELS
+from .data import Pair, StancePrediction, check_labels
+from .params import TrainParams
+
+log = logging.getLogger(__name__)
+
+PREFIX = "query: "
+
+
+def _texts(pairs: Sequence[Pair]) -> list[str]:
+    return [PREFIX + p.second_text for p in pairs]
+
+
+@dataclass
+class SetFitClassifier:
+    name = "setfit"
+
+    params: TrainParams = field(default_factory=TrainParams)
+    models_dir: Path = Path("models")
+    model_: object = field(default=None, repr=False)
+    seconds_: float = 0.0
+
+    @classmethod
+    def from_params(cls, params: TrainParams, models_dir: Path) -> "SetFitClassifier":
+        return cls(params=params, models_dir=Path(models_dir))
+
+    def fit(self, pairs: Sequence[Pair]) -> "SetFitClassifier":
+        from datasets import Dataset
+        from setfit import SetFitModel, Trainer, TrainingArguments
+
+        from .authored import within_budget
+        from .backbones import resolve_backbone
+
+        pairs = within_budget(pairs, self.params.max_pairs, self.params.seed)
+        labels = check_labels(pairs)
+        model = SetFitModel.from_pretrained(
+            resolve_backbone(self.params.backbone, self.models_dir), labels=list(LABELS),
+            head_params={"class_weight": "balanced", "max_iter": 5000, "random_state": self.params.seed})
+        with tempfile.TemporaryDirectory(prefix="setfit-") as tmp:
+            args = TrainingArguments(
+                output_dir=tmp, batch_size=self.params.batch_size, num_epochs=1,
+                max_steps=self.params.setfit_steps, body_learning_rate=self.params.setfit_learning_rate,
+                max_length=self.params.max_length, seed=self.params.seed, report_to="none",
+                show_progress_bar=False, save_strategy="no", logging_strategy="no")
+            trainer = Trainer(model=model, args=args,
+                              train_dataset=Dataset.from_dict({"text": _texts(pairs), "label": labels}))
+            started = time.perf_counter()
+            trainer.train()
+            self.seconds_ = round(time.perf_counter() - started, 1)
+        self.model_ = model
+        log.info("setfit: %d pairs, %d contrastive steps in %.0f s", len(pairs), self.params.setfit_steps, self.seconds_)
+        return self
+
+    def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
+        if self.model_ is None:
+            raise RuntimeError("fit the model before predicting")
+        if not pairs:
+            return []
+        proba = self.model_.predict_proba(_texts(pairs), as_numpy=True)
+        classes = [str(c) for c in self.model_.model_head.classes_]
+        out = []
+        for row in proba:
+            probs = {label: float(row[classes.index(label)]) if label in classes else 0.0 for label in LABELS}
+            out.append(StancePrediction(max(probs, key=probs.get), probs))
+        return out
+
+    def save(self, directory: Path) -> None:
+        if self.model_ is None:
+            raise RuntimeError("fit the model before saving it")
+        self.model_.save_pretrained(str(directory))
+
+    def details(self) -> dict:
+        return {"backbone": self.params.backbone, "setfit_steps": self.params.setfit_steps,
+                "max_length": self.params.max_length, "train_seconds": self.seconds_}
+
+    @classmethod
+    def load(cls, directory: Path, device: str | None = None, **_) -> "SetFitClassifier":
+        from setfit import SetFitModel
+
+        return cls(model_=SetFitModel.from_pretrained(str(directory), device=device))
