@@ -116,3 +116,21 @@ def mean_pool(last_hidden_state, attention_mask):
     sentence embedding multilingual-e5 was trained with (specials included)."""
     mask = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
     return (last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+def freeze(model, embeddings: bool, layers: int) -> None:
+    """Freeze a BERT-style model's word embeddings and its ``layers`` lowest encoder layers.
+    On a CPU the optimizer step over the 250k-word embeddings of a multilingual model, and the
+    backward pass through the lower layers, are most of the training time; a few thousand
+    examples cannot move them usefully."""
+    base = model.base_model
+    if embeddings and hasattr(base, "embeddings"):
+        for parameter in base.embeddings.parameters():
+            parameter.requires_grad = False
+    if layers:
+        stack = base.encoder.layer
+        if layers > len(stack):
+            raise ValueError(f"freeze_layers={layers} but the backbone has {len(stack)} layers")
+        for layer in stack[:layers]:
+            for parameter in layer.parameters():
+                parameter.requires_grad = False

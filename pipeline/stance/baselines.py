@@ -72,22 +72,24 @@ def _tfidf():
     )
 
 
-@dataclass
-class TfidfLogReg(JoblibArtefact):
-    name = "tfidf_logreg"
+class LogisticModel(JoblibArtefact):
+    """A class-balanced logistic regression (``model_``) over ``features(pairs)``; ``prepare``
+    fits what the features need (a vocabulary) on the training pairs first."""
 
-    C: float = 5.0
-    seed: int = 0
-    model_: object = field(default=None, repr=False)
+    C: float
+    seed: int
+    model_: object
 
-    def features(self, pairs: Sequence[Pair]) -> list[str]:
-        return [p.second_text for p in pairs]
+    def prepare(self, pairs: Sequence[Pair]) -> None:
+        pass
 
-    def fit(self, pairs: Sequence[Pair]) -> "TfidfLogReg":
-        from sklearn.pipeline import make_pipeline
+    def features(self, pairs: Sequence[Pair]):
+        raise NotImplementedError
 
+    def fit(self, pairs: Sequence[Pair]):
         labels = check_labels(pairs)
-        self.model_ = make_pipeline(_tfidf(), _logistic_regression(self.C, self.seed)).fit(self.features(pairs), labels)
+        self.prepare(pairs)
+        self.model_ = _logistic_regression(self.C, self.seed).fit(self.features(pairs), labels)
         return self
 
     def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
@@ -97,7 +99,23 @@ class TfidfLogReg(JoblibArtefact):
 
 
 @dataclass
-class E5LogReg(JoblibArtefact):
+class TfidfLogReg(LogisticModel):
+    name = "tfidf_logreg"
+
+    C: float = 5.0
+    seed: int = 0
+    tfidf_: object = field(default=None, repr=False)
+    model_: object = field(default=None, repr=False)
+
+    def prepare(self, pairs: Sequence[Pair]) -> None:
+        self.tfidf_ = _tfidf().fit([p.second_text for p in pairs])
+
+    def features(self, pairs: Sequence[Pair]):
+        return self.tfidf_.transform([p.second_text for p in pairs])
+
+
+@dataclass
+class E5LogReg(LogisticModel):
     """Frozen sentence embeddings of the passage into a class-balanced logistic regression."""
 
     name = "e5_logreg"
@@ -109,16 +127,6 @@ class E5LogReg(JoblibArtefact):
 
     def features(self, pairs: Sequence[Pair]) -> np.ndarray:
         return self.embed([p.second_text for p in pairs])
-
-    def fit(self, pairs: Sequence[Pair]) -> "E5LogReg":
-        labels = check_labels(pairs)
-        self.model_ = _logistic_regression(self.C, self.seed).fit(self.features(pairs), labels)
-        return self
-
-    def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before predicting")
-        return probabilities(self.model_, self.features(pairs)) if pairs else []
 
 
 def cue_features(pairs: Sequence[Pair]) -> np.ndarray:
@@ -141,7 +149,7 @@ def cue_features(pairs: Sequence[Pair]) -> np.ndarray:
 
 
 @dataclass
-class HybridLogReg(JoblibArtefact):
+class HybridLogReg(TfidfLogReg):
     """TF-IDF of the passage and the lexicon's cue features in one logistic regression;
     ``cue_weight`` scales the cue features against the L2-normalised TF-IDF rows. C and
     cue_weight were chosen by five-fold cross-validation over the authored rows grouped by
@@ -151,23 +159,8 @@ class HybridLogReg(JoblibArtefact):
 
     C: float = 20.0
     cue_weight: float = 0.5
-    seed: int = 0
-    tfidf_: object = field(default=None, repr=False)
-    model_: object = field(default=None, repr=False)
 
     def features(self, pairs: Sequence[Pair]):
         from scipy.sparse import csr_matrix, hstack
 
-        texts = [p.second_text for p in pairs]
-        return hstack([self.tfidf_.transform(texts), csr_matrix(self.cue_weight * cue_features(pairs))]).tocsr()
-
-    def fit(self, pairs: Sequence[Pair]) -> "HybridLogReg":
-        labels = check_labels(pairs)
-        self.tfidf_ = _tfidf().fit([p.second_text for p in pairs])
-        self.model_ = _logistic_regression(self.C, self.seed).fit(self.features(pairs), labels)
-        return self
-
-    def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before predicting")
-        return probabilities(self.model_, self.features(pairs)) if pairs else []
+        return hstack([super().features(pairs), csr_matrix(self.cue_weight * cue_features(pairs))]).tocsr()

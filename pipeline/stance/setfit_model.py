@@ -45,13 +45,15 @@ class SetFitClassifier:
         from setfit import SetFitModel, Trainer, TrainingArguments
 
         from .authored import within_budget
-        from .backbones import resolve_backbone
+        from .backbones import freeze, resolve_backbone
 
         pairs = within_budget(pairs, self.params.max_pairs, self.params.seed)
         labels = check_labels(pairs)
         model = SetFitModel.from_pretrained(
             resolve_backbone(self.params.backbone, self.models_dir), labels=list(LABELS),
             head_params={"class_weight": "balanced", "max_iter": 5000, "random_state": self.params.seed})
+        # the same frozen embeddings and lower layers as the transformer (train.freeze_*)
+        freeze(model.model_body[0].auto_model, self.params.freeze_embeddings, self.params.freeze_layers)
         with tempfile.TemporaryDirectory(prefix="setfit-") as tmp:
             args = TrainingArguments(
                 output_dir=tmp, batch_size=self.params.batch_size, num_epochs=1,

@@ -47,20 +47,6 @@ def _device_precision() -> dict:
     return {"use_cpu": False, "bf16": bf16, "fp16": not bf16}
 
 
-def _freeze(model, params: TrainParams) -> None:
-    base = model.base_model
-    if params.freeze_embeddings and hasattr(base, "embeddings"):
-        for parameter in base.embeddings.parameters():
-            parameter.requires_grad = False
-    if params.freeze_layers:
-        layers = base.encoder.layer
-        if params.freeze_layers > len(layers):
-            raise ValueError(f"freeze_layers={params.freeze_layers} but the backbone has {len(layers)} layers")
-        for layer in layers[: params.freeze_layers]:
-            for parameter in layer.parameters():
-                parameter.requires_grad = False
-
-
 def encode(tokenizer, firsts: Sequence[str], seconds: Sequence[str], max_length: int) -> dict:
     """Tokenise pairs the one way training and prediction share. "longest_first" cuts the
     paragraph's tail (the longer segment) and only touches the target if it alone is too long."""
@@ -118,7 +104,7 @@ def train(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, models_dir:
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
 
-    from .backbones import load_sequence_classifier, load_tokenizer
+    from .backbones import freeze, load_sequence_classifier, load_tokenizer
 
     labels = check_labels(pairs)
     out_dir = Path(out_dir)
@@ -126,7 +112,7 @@ def train(pairs: Sequence[Pair], params: TrainParams, out_dir: Path, models_dir:
 
     tokenizer = load_tokenizer(params.backbone, models_dir=models_dir)
     model = load_sequence_classifier(params.backbone, list(LABELS), models_dir=models_dir)
-    _freeze(model, params)
+    freeze(model, params.freeze_embeddings, params.freeze_layers)
     label_id = {label: i for i, label in enumerate(LABELS)}
     dataset = Dataset.from_dict({
         "first": [p.target_text for p in pairs], "second": [p.second_text for p in pairs],
