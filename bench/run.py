@@ -3,8 +3,8 @@
     python bench/run.py stance   # CPU pairs/s at the corpus's paragraph lengths, training s/epoch
     python bench/run.py repro    # wall time of `dvc repro` in a fresh clone (offline, from scratch)
     python bench/run.py          # both
-    python bench/run.py ablate --ablate-model transformer --variant epochs=4,freeze_layers=6
-                                 # one model under both protocols of the evaluate stage with
+    python bench/run.py ablate --ablate-model transformer --protocol unseen --variant max_pairs=0
+                                 # one model under the evaluate stage's protocols (default both) with
                                  # params.yaml's train section changed as given, one run per --variant
 
 Numbers depend on the machine: each file records the CPU count and torch threads used.
@@ -156,9 +156,9 @@ def cv_summary(result, model: str, gold_cells, paragraphs, referral) -> dict:
                           for label in statement["per_class"]}}
 
 
-def bench_ablate(model: str, variants: list[str]) -> dict:
-    """Both protocols of the evaluate stage for one model under each variant of the train
-    params: seed LODO (statement macro-F1, document cells) and the unseen referral."""
+def bench_ablate(model: str, variants: list[str], protocols: list[str]) -> dict:
+    """The evaluate stage's protocols for one model under each variant of the train params:
+    seed LODO (statement macro-F1, document cells) and/or the unseen referral."""
     from pipeline.evaluate import cross_validate, document_cells, document_metrics, statement_metrics, unseen_referral
     from pipeline.stance.models import create
 
@@ -167,14 +167,20 @@ def bench_ablate(model: str, variants: list[str]) -> dict:
     for variant in variants:
         train = train_variant(variant)
         factory = {model: lambda: create(model, train, ROOT / "models")}
-        lodo = cross_validate(data.gold, factory, links, paragraphs, referral, extra=[*data.authored, *data.corrections])
-        unseen = unseen_referral(data.gold, factory, data.authored)
-        cells = document_metrics(document_cells(lodo.link_predictions[model], paragraphs, referral), gold_cells)
-        runs.append({"variant": variant or "params.yaml",
-                     "lodo": {**{k: statement_metrics(lodo.rows)[model][k] for k in ("macro_f1", "macro_f1_ci95", "accuracy")},
-                              "doc_cell_accuracy": cells["accuracy"], "seconds": lodo.seconds[model]},
-                     "unseen": {**{k: statement_metrics(unseen.rows)[model][k] for k in ("macro_f1", "macro_f1_ci95", "accuracy")},
-                                "seconds": unseen.seconds[model]}})
+        run: dict = {"variant": variant or "params.yaml"}
+        for protocol in protocols:
+            if protocol == "lodo":
+                result = cross_validate(data.gold, factory, links, paragraphs, referral,
+                                        extra=[*data.authored, *data.corrections])
+                cells = document_metrics(document_cells(result.link_predictions[model], paragraphs, referral), gold_cells)
+            else:
+                result, cells = unseen_referral(data.gold, factory, data.authored), {}
+            figures = statement_metrics(result.rows)[model]
+            run[protocol] = {**{k: figures[k] for k in ("macro_f1", "macro_f1_ci95", "accuracy")},
+                             "f1": {label: v["f1"] for label, v in figures["per_class"].items()},
+                             **({"doc_cell_accuracy": cells["accuracy"]} if cells else {}),
+                             "seconds": result.seconds[model]}
+        runs.append(run)
         print(runs[-1], flush=True)
     return {"model": model, "statements": len(data.gold), "authored": len(data.authored), "runs": runs,
             "machine": machine()}
@@ -189,6 +195,8 @@ def main() -> int:
     parser.add_argument("--variant", action="append", default=None,
                         help='ablate: train params to change, "key=value,key=value" ("" = params.yaml as is)')
     parser.add_argument("--ablate-model", default="transformer", help="ablate: the stance model to evaluate")
+    parser.add_argument("--protocol", action="append", choices=["lodo", "unseen"], default=None,
+                        help="ablate: the evaluate stage's protocols to run (default: both)")
     args = parser.parse_args()
     if "stance" in args.what:
         from pipeline.stance.models import model_name
@@ -203,7 +211,8 @@ def main() -> int:
             raise SystemExit("dvc not on PATH: run inside the project's virtualenv (make bench)")
         write("repro.json", bench_repro())
     if "ablate" in args.what:
-        write(f"ablation-{args.ablate_model}.json", bench_ablate(args.ablate_model, args.variant or [""]))
+        write(f"ablation-{args.ablate_model}.json",
+              bench_ablate(args.ablate_model, args.variant or [""], args.protocol or ["lodo", "unseen"]))
     return 0
 
 
