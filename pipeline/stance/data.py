@@ -21,7 +21,7 @@ from ..registry import Referral
 from ..sentences import sentences
 
 __all__ = ["Pair", "StancePrediction", "Classifier", "GoldPairError", "load_statements", "target_text", "lead_ins", "gold_pairs",
-           "link_pairs", "data_hash", "combine", "check_labels", "BLANKET", "VERDICTS"]
+           "link_pairs", "data_hash", "combine", "check_labels", "from_probabilities", "BLANKET", "VERDICTS"]
 
 #: the target of a blanket clause; it stands for "every target not addressed", not a pair
 BLANKET = "*"
@@ -79,6 +79,17 @@ class Classifier(Protocol):
 
 def one_hot(label: str) -> dict[str, float]:
     return {name: float(name == label) for name in LABELS}
+
+
+def from_probabilities(classes: Sequence[str], rows) -> list[StancePrediction]:
+    """Predictions from a classifier's probability rows over ``classes`` (its training labels):
+    a probability for every label in LABELS, 0 for a label absent from training."""
+    classes = [str(c) for c in classes]
+    out = []
+    for row in rows:
+        probs = {label: float(row[classes.index(label)]) if label in classes else 0.0 for label in LABELS}
+        out.append(StancePrediction(max(probs, key=probs.get), probs))
+    return out
 
 
 def check_labels(pairs: Sequence[Pair]) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..records import LABELS
-from .data import Pair, StancePrediction, check_labels
+from .data import Pair, StancePrediction, check_labels, from_probabilities
 from .params import TrainParams
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,8 @@ class SetFitClassifier:
             raise RuntimeError("fit the model before predicting")
         if not pairs:
             return []
-        proba = self.model_.predict_proba(_texts(pairs), as_numpy=True)
-        classes = [str(c) for c in self.model_.model_head.classes_]
-        out = []
-        for row in proba:
-            probs = {label: float(row[classes.index(label)]) if label in classes else 0.0 for label in LABELS}
-            out.append(StancePrediction(max(probs, key=probs.get), probs))
-        return out
+        return from_probabilities(self.model_.model_head.classes_,
+                                  self.model_.predict_proba(_texts(pairs), as_numpy=True))
 
     def save(self, directory: Path) -> None:
         if self.model_ is None:
