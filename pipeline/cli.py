@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from .ingest import IngestError, find_responses, ingest_file
+from .ingest import READERS, IngestError, find_responses, ingest_file
 from .link import LinkParams, link
 from .params import load_section
-from .records import Document, Paragraph, read_jsonl, write_jsonl
+from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_jsonl
 from .registry import load_referral
+from .registry.draft import draft_registry, draft_yaml
 from .aggregate import aggregate_args, aggregate_cmd
 from .annotate import add_corrections_args, corrections_cmd
 from .classify import classify_args, classify_cmd
@@ -81,6 +83,41 @@ def link_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    d = sub.add_parser("draft", help="draft a registry YAML from the referral's text and the responses",
+                       description="Draft a registry for review: ids, titles, kinds, summaries, each "
+                                   "target with its sources and a confidence.")
+    d.add_argument("responses", nargs="+", type=Path, help="response files or folders (.txt, .pdf, .docx)")
+    d.add_argument("--report", type=Path, help="the referral's own text (.pdf, .txt or .md), if at hand")
+    d.add_argument("--id", default="", help='the referral\'s id, e.g. "SOU 2024:72"')
+    d.add_argument("--title", default="", help="the referral's title")
+    d.add_argument("--out", type=Path, required=True, help="where to write the draft YAML")
+    d.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+
+def registry_cmd(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.force:
+        raise ValueError(f"{args.out}: exists; a draft never overwrites a registry (use --force)")
+    paragraphs: list[Paragraph] = []
+    for path in find_responses(args.responses):
+        try:
+            paragraphs += segment(ingest_file(path))
+        except IngestError as err:
+            log.warning("skipped %s", err)
+    report = ""
+    if args.report:
+        report = ingest_file(args.report).text if args.report.suffix.lower() in READERS and \
+            args.report.suffix.lower() != ".txt" else args.report.read_text(encoding="utf-8")
+    registry = draft_registry(paragraphs, report, str(args.report or ""), args.id, args.title)
+    atomic_write_text(args.out, draft_yaml(registry))
+    load_referral(args.out)  # the draft is a valid registry
+    counts = Counter(t["confidence"] for t in registry["targets"])
+    log.info("%d targets drafted (%s) → %s; review it before linking", len(registry["targets"]),
+             ", ".join(f"{n} {c}" for c, n in counts.items()), args.out)
+    return 0
+
+
 #: subcommand → (help, arguments, run); a new stage is one entry
 COMMANDS: dict[str, tuple[str, Configure, Command]] = {
     "ingest": ("response files → clean text", _ingest_args, ingest_cmd),
@@ -92,6 +129,7 @@ COMMANDS: dict[str, tuple[str, Configure, Command]] = {
     "report": ("cells → remissammanställning (CSV, XLSX, HTML, heatmap)", report_args, report_cmd),
     "evaluate": ("leave-one-document-out cross-validation of every model → metrics/", evaluate_args, evaluate_cmd),
     "score": ("response files → everything above, resumable, without DVC (batch scoring)", score_args, score_cmd),
+    "registry": ("draft a referral's registry of targets for review", _registry_args, registry_cmd),
     "corrections": ("what annotators' corrections change, and their agreement", add_corrections_args,
                     corrections_cmd),
 }

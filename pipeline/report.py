@@ -211,7 +211,7 @@ def _save_without_timestamps(wb, path: Path) -> None:
 
 # --- HTML: one self-contained page; <details> opens the evidence without any script ---------
 
-KINDS = {"forslag": "förslag", "bedomning": "bedömning", "avsnitt": "avsnitt"}
+KINDS = {"forslag": "förslag", "bedomning": "bedömning", "avsnitt": "avsnitt", "helhet": "helheten"}
 #: the page shell; $-placeholders (string.Template) because the CSS is full of braces
 PAGE = Template("""<!DOCTYPE html>
 <html lang="sv">

@@ -298,7 +298,7 @@ def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int)
 # --- the cache ------------------------------------------------------------------------------------
 
 #: modules whose code decides a document's results: a change to any of them invalidates the cache
-STAGE_MODULES = ("ingest", "segment", "sentences", "link", "embed", "speakers", "blanket", "classify", "aggregate",
+STAGE_MODULES = ("ingest", "segment", "sentences", "link", "link.rules", "link.ranking", "link.whole", "embed", "speakers", "blanket", "classify", "aggregate",
                  "records", "stance.data", "stance.windows", "stance.lexicon", "stance.baselines",
                  "stance.setfit_model", "stance.transformer", "stance.models")
 

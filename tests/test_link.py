@@ -38,7 +38,7 @@ def test_recall_and_precision_on_gold(paragraphs, statements, links):
 
 
 def test_every_link_has_method_and_score(links, referral):
-    assert {l.method for l in links} <= {"number", "section", "title", "alias", "label", "semantic"}
+    assert {l.method for l in links} <= {"number", "section", "title", "alias", "label", "ranked", "whole"}
     assert all(0 < l.score <= 1 and l.target in referral.ids for l in links)
 
 
@@ -87,8 +87,8 @@ def test_longest_name_wins(referral):
     assert {l.target for l in found} == {"7.2.4"}
 
 
-def test_semantic_links_only_what_nothing_else_reached(paragraphs, referral, links):
-    semantic = [l for l in links if l.method == "semantic"]
-    others = {(l.doc, l.paragraph) for l in links if l.method != "semantic"}
-    assert semantic and all((l.doc, l.paragraph) not in others for l in semantic)
-    assert all(l.score >= LinkParams().semantic_threshold for l in semantic)
+def test_ranked_links_only_what_no_rule_reached_and_rank_below_rules(links):
+    ranked = [l for l in links if l.method == "ranked"]
+    by_rules = {(l.doc, l.paragraph) for l in links if l.method in ("number", "title", "alias", "label")}
+    assert ranked and all((l.doc, l.paragraph) not in by_rules for l in ranked)
+    assert max(l.score for l in ranked) < min(l.score for l in links if l.method in ("number", "title", "alias"))

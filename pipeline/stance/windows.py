@@ -37,27 +37,27 @@ def sentence_spans(text: str) -> list[Span]:
 def mentions(text: str, target: Target) -> list[int]:
     """Where ``text`` names ``target``: its number ("(4.1.1)", not "4.1.10") or a title or
     alias it repeats, as the linker reads them."""
-    from ..link import _name_matches
+    from ..link.rules import name_matches
 
     number = re.compile(rf"(?<![\d.]){re.escape(target.id)}(?!\d|\.\d)")
     places = [m.start() for m in number.finditer(text)]
-    places += [m.start for m in _name_matches(text, len(text), [target])]
+    places += [m.start for m in name_matches(text, len(text), [target])]
     return sorted(places)
 
 
 def named_targets(text: str, referral: Referral) -> set[str]:
     """The registry targets ``text`` names by number (the linker's notion of a section
     number) or by a title or alias it repeats."""
-    from ..link import _name_matches, link_numbers
+    from ..link.rules import link_numbers, name_matches
 
     numbered = {item.target for item in link_numbers(Paragraph("", "", text, "paragraph", None, 0, len(text)), referral)}
-    return numbered | {m.target for m in _name_matches(text, len(text), referral.targets)}
+    return numbered | {m.target for m in name_matches(text, len(text), referral.targets)}
 
 
 def _stems(text: str) -> set[str]:
-    from ..link import _stem
+    from ..link.rules import stem
 
-    return {_stem(w) for w in _WORD.findall(text.lower())}
+    return {stem(w) for w in _WORD.findall(text.lower())}
 
 
 def most_similar(texts: Sequence[str], target: Target) -> int:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import yaml
 
-from .records import Target
+from ..records import Target
 
-TARGET_KINDS = frozenset({"forslag", "bedomning", "avsnitt"})
+#: forslag (proposal), bedomning (assessment), avsnitt (a section responses comment on),
+#: helhet (the report as a whole: at most one per registry)
+TARGET_KINDS = frozenset({"forslag", "bedomning", "avsnitt", "helhet"})
 
 
 class RegistryError(ValueError):
@@ -29,8 +31,9 @@ class Referral:
         return frozenset(t.id for t in self.targets)
 
     def positions(self) -> tuple[Target, ...]:
-        """Proposals and assessments: the targets a blanket clause covers (not plain sections)."""
-        return tuple(t for t in self.targets if t.kind != "avsnitt")
+        """Proposals and assessments: the targets a blanket clause covers (not plain sections,
+        not the report as a whole)."""
+        return tuple(t for t in self.targets if t.kind in ("forslag", "bedomning"))
 
 
 def load_referral(path: Path) -> Referral:
@@ -52,6 +55,8 @@ def load_referral(path: Path) -> Referral:
         kind = item.get("kind", "forslag")
         if kind not in TARGET_KINDS:
             raise RegistryError(f"{where} ({target_id}): kind {kind!r} is not one of {sorted(TARGET_KINDS)}")
+        if kind == "helhet" and any(t.kind == "helhet" for t in targets):
+            raise RegistryError(f"{where} ({target_id}): a second 'helhet' target; the report has one whole")
         seen.add(target_id)
         targets.append(Target(
             id=target_id, kind=kind, title=str(item["title"]).strip(),
