@@ -5,15 +5,19 @@ and linker, and the min_z calibration sweep; written to bench/results/linking.js
 
 Registries: ``hand`` (corpus/proposals, aliases written after reading the seeds), ``titles``
 (the same targets with titles and summaries only: what a user has before reading a response)
-and ``draft`` where given (``--draft``, a `remiss registry draft` output). Linkers: rules only;
-ranking by e5 alone, by TF-IDF alone, and fused (the default).
+and ``draft`` (what `remiss registry draft` makes of the seed responses and the report's
+summary chapter, unreviewed). Linkers: rules only; ranking by e5 alone, by TF-IDF alone, and
+fused (the default). The draft is also compared with the hand registry: recall of the ids the
+responses cite, and the similarity of the titles of the ids both hold.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import tempfile
 import time
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from pipeline.gold import load_statements
@@ -21,13 +25,16 @@ from pipeline.ingest import ingest_file
 from pipeline.link import LinkParams, link
 from pipeline.link.numberfree import without_quote_numbers, without_section_numbers
 from pipeline.link.quality import link_quality
+from pipeline.link.rules import cited_numbers, resolve
 from pipeline.params import load_section
 from pipeline.records import atomic_write_text
 from pipeline.registry import Referral, load_referral
+from pipeline.registry.draft import draft_registry, draft_yaml
 from pipeline.segment import segment
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "linking.json"
+SUMMARY = ROOT / "corpus/referral/sou-2024-72-sammanfattning.md"
 SWEEP = (1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
 
 
@@ -44,19 +51,31 @@ def measure(paragraphs, statements, referral, params) -> dict:
             "seconds": round(time.perf_counter() - start, 2)}
 
 
+def draft_against_hand(draft: Referral, hand: Referral, paragraphs) -> dict:
+    cited = {resolve(n, hand)[0] for p in paragraphs for _, n in cited_numbers(p.text) if resolve(n, hand)}
+    both = sorted(draft.ids & hand.ids, key=lambda i: [int(x) for x in i.split(".")])
+    similarity = {i: round(SequenceMatcher(None, draft.get(i).title.lower(), hand.get(i).title.lower()).ratio(), 3)
+                  for i in both}
+    return {"cited_ids": len(cited), "cited_ids_drafted": len(cited & draft.ids),
+            "hand_ids_drafted": f"{len(both)}/{len(hand.ids)}", "extra_drafted_ids": sorted(draft.ids - hand.ids),
+            "title_similarity_mean": round(sum(similarity.values()) / len(similarity), 3),
+            "title_similarity": similarity}
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--draft", type=Path, help="a drafted registry to measure beside the hand one")
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     config = load_section(ROOT / "params.yaml", "link", LinkParams)
     hand = load_referral(ROOT / "corpus/proposals/sou-2024-72.yaml")
-    registries = {"hand": hand, "titles": titles_only(hand)}
-    if args.draft:
-        registries["draft"] = load_referral(args.draft)
     statements = load_statements(ROOT / "labels/gold/statements.yaml")
     documents = [ingest_file(p) for p in sorted((ROOT / "corpus/responses").glob("*.txt"))]
+    seed_paragraphs = [p for d in documents for p in segment(d)]
+    with tempfile.TemporaryDirectory() as tmp:
+        draft_path = Path(tmp) / "draft.yaml"
+        atomic_write_text(draft_path, draft_yaml(draft_registry(seed_paragraphs, SUMMARY.read_text(encoding="utf-8"))))
+        draft = load_referral(draft_path)
+    registries = {"hand": hand, "titles": titles_only(hand), "draft": draft}
     corpora = {
-        "seed": ([p for d in documents for p in segment(d)], statements),
+        "seed": (seed_paragraphs, statements),
         "number_free": ([p for d in documents for p in segment(without_section_numbers(d))],
                         [without_quote_numbers(s) for s in statements]),
     }
@@ -70,7 +89,7 @@ def main() -> int:
              for corpus in corpora}
     sweep = {str(z): measure(*corpora["number_free"], registries["titles"], dataclasses.replace(config, min_z=z))
              for z in SWEEP}
-    result = {"command": "python -m bench.linking" + (f" --draft {args.draft}" if args.draft else ""),
+    result = {"command": "python -m bench.linking", "draft_against_hand": draft_against_hand(draft, hand, seed_paragraphs),
               "params": dataclasses.asdict(config), "statements": len([s for s in statements if s.target != "*"]),
               "results": table, "min_z_sweep_number_free_titles": sweep}
     atomic_write_text(OUT, json.dumps(result, ensure_ascii=False, indent=1) + "\n")
@@ -78,6 +97,7 @@ def main() -> int:
         for registry, by_linker in by_registry.items():
             cells = "  ".join(f"{n} {r['recall']:.3f}/{r['precision']:.3f}" for n, r in by_linker.items())
             print(f"{corpus:12} {registry:7} {cells}")
+    print("draft:", {k: v for k, v in result["draft_against_hand"].items() if k != "title_similarity"})
     print("min_z sweep (number-free, titles):", {z: (r["recall"], r["precision"]) for z, r in sweep.items()})
     print(f"→ {OUT.relative_to(ROOT)}")
     return 0
