@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from .ingest import READERS, IngestError, find_responses, ingest_file
+from .ingest import READERS, IngestError, IngestLimits, find_responses, ingest_file
 from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_jsonl
@@ -35,14 +35,19 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--errors", type=Path, default=Path("data/ingest_errors.jsonl"),
                    help="one line per file that could not be read")
     p.add_argument("--strict", action="store_true", help="exit 1 if any file could not be read")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'ingest' section (per-file limits)")
 
 
 def ingest_cmd(args: argparse.Namespace) -> int:
+    limits = load_section(args.params, "ingest", IngestLimits)
     documents: list[Document] = []
-    errors = []
-    for path in find_responses(args.responses):
+    files, skipped = find_responses(args.responses)
+    for entry in skipped:
+        log.warning("skipped %s: %s", entry.file, entry.problem)
+    errors = [{"file": entry.file, "error": entry.problem} for entry in skipped]
+    for path in files:
         try:
-            documents.append(ingest_file(path))
+            documents.append(ingest_file(path, limits))
         except IngestError as err:
             log.warning("skipped %s", err)
             errors.append({"file": err.path, "error": err.problem})
@@ -100,7 +105,10 @@ def registry_cmd(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.force:
         raise ValueError(f"{args.out}: exists; a draft never overwrites a registry (use --force)")
     paragraphs: list[Paragraph] = []
-    for path in find_responses(args.responses):
+    files, skipped = find_responses(args.responses)
+    for entry in skipped:
+        log.warning("skipped %s: %s", entry.file, entry.problem)
+    for path in files:
         try:
             paragraphs += segment(ingest_file(path))
         except IngestError as err:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from xml.etree import ElementTree
 
 from .records import Document
 
@@ -27,6 +29,22 @@ class IngestError(Exception):
 
 
 @dataclass(frozen=True)
+class IngestLimits:
+    """params.yaml ``ingest:``: the most one file may hold. Beyond them a file is refused
+    with an error naming it, before cleaning, segmenting and linking it could take minutes
+    (a 50 MB .txt, a 1.5M-character paragraph, a zip bomb of 207k DOCX paragraphs).
+
+    The defaults are --max-pages 300 pages of dense print (about 3,300 characters and 50 lines
+    a page; the corpus's longest response has 19,681 characters and 278 lines), and a paragraph
+    of about six such pages; at these bounds a file is read, segmented and linked in seconds
+    (bench/results/hostile.json)."""
+
+    max_chars: int = 1_000_000
+    max_paragraphs: int = 20_000
+    max_paragraph_chars: int = 20_000
+
+
+@dataclass(frozen=True)
 class RawPages:
     pages: list[str]
     #: "lines": the text breaks every printed line (PDF text layers, PDF-to-text exports);
@@ -34,7 +52,7 @@ class RawPages:
     layout: str = "lines"
 
 
-Reader = Callable[[Path], RawPages]
+Reader = Callable[[Path, "IngestLimits"], RawPages]
 READERS: dict[str, Reader] = {}
 
 
@@ -48,7 +66,11 @@ def reader(*suffixes: str) -> Callable[[Reader], Reader]:
 
 
 @reader(".txt")
-def read_txt(path: Path) -> RawPages:
+def read_txt(path: Path, limits: IngestLimits) -> RawPages:
+    # UTF-8 takes at most four bytes a character: a larger file holds too many, unread
+    if (size := path.stat().st_size) > 4 * limits.max_chars:
+        raise IngestError(path, f"{size:,} bytes, more than 4 × ingest.max_chars ({limits.max_chars:,} characters): "
+                                "not read (split the file or raise the limit in params.yaml)")
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -63,7 +85,7 @@ def read_txt(path: Path) -> RawPages:
 
 
 @reader(".pdf")
-def read_pdf(path: Path) -> RawPages:
+def read_pdf(path: Path, limits: IngestLimits) -> RawPages:
     import pypdfium2 as pdfium
 
     try:
@@ -87,11 +109,42 @@ def read_pdf(path: Path) -> RawPages:
     return RawPages(pages)
 
 
+WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+#: the most XML a DOCX may hold per character of ingest.max_chars: Word spends about 10-30
+#: bytes of markup on each run of text; the 786 KB zip bomb unpacked to 194 MB
+DOCX_XML_PER_CHAR = 64
+
+
+def _check_docx_size(path: Path, limits: IngestLimits) -> None:
+    """Count the body's paragraphs and characters as the XML streams in, and stop at the first
+    limit exceeded: python-docx would build the whole tree first (a 786 KB zip bomb: 194 MB
+    of XML, 1.8 GB of memory)."""
+    try:
+        with zipfile.ZipFile(path) as package, package.open("word/document.xml") as xml:
+            # zipfile reads no more than the size the entry declares
+            if (size := package.getinfo("word/document.xml").file_size) > DOCX_XML_PER_CHAR * limits.max_chars:
+                raise IngestError(path, f"{size:,} bytes of XML, more than {DOCX_XML_PER_CHAR} × ingest.max_chars "
+                                        f"({limits.max_chars:,} characters): not read (a zip bomb?)")
+            paragraphs = chars = paragraph_chars = 0
+            for _, element in ElementTree.iterparse(xml, events=("end",)):
+                if element.tag == WORD_NS + "t":
+                    paragraph_chars += len(element.text or "")
+                elif element.tag == WORD_NS + "p":
+                    paragraphs += 1
+                    chars += paragraph_chars
+                    check_size(path, limits, chars, paragraphs, paragraph_chars)
+                    paragraph_chars = 0
+                    element.clear()
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
+        return  # python-docx says what is wrong with the package below
+
+
 @reader(".docx")
-def read_docx(path: Path) -> RawPages:
+def read_docx(path: Path, limits: IngestLimits) -> RawPages:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    _check_docx_size(path, limits)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError) as err:
@@ -103,6 +156,22 @@ def read_docx(path: Path) -> RawPages:
         for row in table.rows:
             paragraphs.append(" | ".join(cell.text.strip() for cell in row.cells))
     return RawPages(["\n".join(paragraphs)], layout="paragraphs")
+
+
+def check_size(path: Path, limits: IngestLimits, chars: int, paragraphs: int, longest: int) -> None:
+    """IngestError naming the file and the first limit it exceeds."""
+    for value, limit, name, what in ((longest, limits.max_paragraph_chars, "max_paragraph_chars",
+                                      "characters in one paragraph"),
+                                     (paragraphs, limits.max_paragraphs, "max_paragraphs", "paragraphs (lines)"),
+                                     (chars, limits.max_chars, "max_chars", "characters")):
+        if value > limit:
+            raise IngestError(path, f"more than {limit:,} {what} (ingest.{name}): not read "
+                                    "(split the file or raise the limit in params.yaml)")
+
+
+def check_pages(path: Path, raw: RawPages, limits: IngestLimits) -> None:
+    lines = [line for page in raw.pages for line in page.split("\n") if line.strip()]
+    check_size(path, limits, sum(map(len, raw.pages)), len(lines), max(map(len, lines), default=0))
 
 
 # --- cleaning -----------------------------------------------------------------------------
@@ -169,11 +238,14 @@ def _split_notes(lines: list[str]) -> tuple[list[str], list[str]]:
 def _dedupe_notes(notes: list[str]) -> list[str]:
     """PDF link annotations repeat a footnote's URL as bare lines; keep each URL once."""
     kept: list[str] = []
+    # the URLs of the kept notes, looked up rather than searched for in every kept note (that
+    # was quadratic); trailing punctuation does not make another URL
+    seen: set[str] = set()
     for note in notes:
-        url = URL.search(note)
-        if URL.fullmatch(note) and any(url.group() in other for other in kept):
+        if URL.fullmatch(note) and note.rstrip(".,;:)]") in seen:
             continue
         kept.append(note)
+        seen.update(url.rstrip(".,;:)]") for url in URL.findall(note))
     return kept
 
 
@@ -205,12 +277,35 @@ def _dehyphenate(lines: list[str]) -> list[str]:
 def _drop_outline(lines: list[str], raw_lines: list[str]) -> list[str]:
     """Some PDF exports append the bookmark outline as tab-indented copies of headings."""
     kept: list[str] = []
+    body = _WordIndex()
     for line, raw in zip(lines, raw_lines):
-        # a heading may have been broken over lines in the body: compare with the joined text
-        if raw.startswith("\t") and line and line in " ".join(kept):
+        # a heading may have been broken over lines in the body: look for its words in a row
+        if raw.startswith("\t") and line and body.contains(line.split(" ")):
             continue
         kept.append(line)
+        body.extend(line.split(" "))
     return kept
+
+
+class _WordIndex:
+    """The words of the lines kept so far, and where each word occurs: a phrase is looked
+    for at the places of its rarest word, not in the whole text joined again for every
+    outline line (that was quadratic: 20,000 lines took minutes). An empty line is an empty
+    word, so that no phrase runs across it."""
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.at: dict[str, list[int]] = {}
+
+    def extend(self, words: list[str]) -> None:
+        for word in words:
+            self.at.setdefault(word, []).append(len(self.words))
+            self.words.append(word)
+
+    def contains(self, phrase: list[str]) -> bool:
+        offset, anchor = min(enumerate(phrase), key=lambda iw: len(self.at.get(iw[1], ())))
+        return any(self.words[p - offset:p - offset + len(phrase)] == phrase
+                   for p in self.at.get(anchor, ()) if p >= offset)
 
 
 def _footnote_markers(body: str, notes: list[str]) -> str:
@@ -254,7 +349,7 @@ def clean(doc: str, source: str, raw: RawPages, sha256: str) -> Document:
                     pages=len(raw.pages), layout=raw.layout)
 
 
-def ingest_file(path: Path) -> Document:
+def ingest_file(path: Path, limits: IngestLimits = IngestLimits()) -> Document:
     """Read and clean one response; raise :class:`IngestError` naming the file on bad input."""
     path = Path(path)
     if not path.is_file():
@@ -263,22 +358,52 @@ def ingest_file(path: Path) -> Document:
     if read is None:
         raise IngestError(path, f"unknown file type {path.suffix or '(no suffix)'!r}; "
                                 f"supported: {', '.join(sorted(READERS))}")
-    if path.stat().st_size == 0:
-        raise IngestError(path, "empty file")
-    raw = read(path)
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        if path.stat().st_size == 0:
+            raise IngestError(path, "empty file")
+        raw = read(path, limits)
+        check_pages(path, raw, limits)
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:  # no permission, a file gone meanwhile: this file fails, not the run
+        raise IngestError(path, f"cannot read it ({err.strerror or err})") from err
     document = clean(path.stem, str(path), raw, sha256)
     if not document.text[: document.body_end].strip():
         raise IngestError(path, "no text after cleaning (only whitespace, page numbers or URLs)")
     return document
 
 
-def find_responses(paths: list[Path]) -> list[Path]:
-    """Files to ingest: the given files, and the readable files inside given folders, sorted."""
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of an input folder that is not read: a dangling link or a link loop (an
+    error: a response meant to be there is not), a subfolder (a warning: folders are not
+    searched recursively) or anything else that is not a regular file."""
+
+    file: str
+    level: str
+    problem: str
+
+
+def find_responses(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
+    """Files to ingest: the given files, and the readable files inside given folders, sorted;
+    and the folders' entries left out, each with the reason (hidden files are left out as
+    a matter of course: temporaries, .DS_Store)."""
     found: list[Path] = []
+    skipped: list[Skipped] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
-        else:
+        if not path.is_dir():
             found.append(path)
-    return found
+            continue
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_file():
+                found.append(entry)
+            elif entry.is_symlink():  # is_file() follows the link: False when it leads nowhere
+                skipped.append(Skipped(str(entry), "error", "a symbolic link that leads to no file "
+                                                            "(dangling, or a loop): not read"))
+            elif entry.is_dir():
+                skipped.append(Skipped(str(entry), "warning", "a subfolder: not searched "
+                                                              "(give it as an input of its own)"))
+            else:
+                skipped.append(Skipped(str(entry), "error", "not a regular file (a pipe, socket or device): not read"))
+    return found, skipped

@@ -39,7 +39,7 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 from .aggregate import aggregate
 from .classify import classify
-from .ingest import IngestError, find_responses, ingest_file
+from .ingest import IngestError, IngestLimits, find_responses, ingest_file
 from .link import LinkParams, link
 from .params import load_section
 from .records import Cell, Link, Paragraph, Prediction, atomic_write_text, file_sha256, hash_file, write_jsonl
@@ -93,6 +93,7 @@ class Settings:
     referral: Referral
     link: LinkParams
     max_pages: int
+    limits: IngestLimits = IngestLimits()
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Options:
     max_pages: int = DEFAULT_MAX_PAGES
     cpu_path: str = DEFAULT_CPU_PATH
     link: LinkParams = LinkParams()
+    limits: IngestLimits = IngestLimits()
     progress: bool = True
 
 
@@ -193,7 +195,7 @@ def prepare(job: Job, settings: Settings) -> Prepared | Problem:
     try:
         if job.path.suffix.lower() == ".pdf" and (pages := pdf_pages(job.path) or 0) > settings.max_pages:
             raise IngestError(job.path, too_long(pages, settings.max_pages))
-        document = dataclasses.replace(ingest_file(job.path), doc=job.doc)
+        document = dataclasses.replace(ingest_file(job.path, settings.limits), doc=job.doc)
         if document.pages > settings.max_pages:  # a .txt with form feeds
             raise IngestError(job.path, too_long(document.pages, settings.max_pages))
         warning = language_warning(document.text[: document.body_end])
@@ -452,13 +454,14 @@ def score(paths: Sequence[Path], referral_path: Path, out: Path, options: Option
     started = time.perf_counter()
     out, cache = Path(out), Path(out) / CACHE_DIR
     referral = load_referral(referral_path)
-    files = find_responses(list(paths))
+    files, skipped = find_responses(list(paths))
     if not files:
         raise ValueError(f"no response files in {', '.join(map(str, paths))}")
     inference = load_inference(options.model, options.device, options.cpu_path, options.batch_size)
-    settings = Settings(referral, options.link, options.max_pages)
+    settings = Settings(referral, options.link, options.max_pages, options.limits)
     key_base = fingerprint(options.model, inference, settings, referral_path)
     jobs, problems = plan(files)
+    problems += [Problem(s.file, s.level, s.problem) for s in skipped]
     jobs = [dataclasses.replace(j, key=cache_key(j.sha256, j.doc, key_base)) for j in jobs]
     cache.mkdir(parents=True, exist_ok=True)
     remove_temporaries(out)
@@ -522,7 +525,7 @@ def score_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, default=Path("models/stance"), help="a trained stance model (remiss train)")
     p.add_argument("--out", type=Path, required=True,
                    help="folder for paragraphs, links, predictions, documents, voices, errors (.jsonl) and reports/")
-    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'link' section")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'link' and 'ingest' sections")
     p.add_argument("--no-semantic", dest="semantic", action="store_false", default=None,
                    help="skip the semantic (e5) linker")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -541,6 +544,7 @@ def score_cmd(args: argparse.Namespace) -> int:
     options = Options(model=args.model, device=args.device, batch_size=args.batch_size, workers=args.workers,
                       max_pages=args.max_pages, cpu_path=args.cpu_path,
                       link=load_section(args.params, "link", LinkParams, semantic=args.semantic),
+                      limits=load_section(args.params, "ingest", IngestLimits),
                       progress=log.isEnabledFor(logging.INFO))
     summary = score(args.responses, args.referral, args.out, options)
     for problem in sorted(summary.problems, key=lambda p: (p.file, p.level)):

@@ -1,0 +1,173 @@
+"""Hostile inputs and concurrent use (issue 15): every input is built here, small, and each
+test names the defect it guards against. The full-size figures: ``python -m bench.hostile``."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+
+from pipeline.cli import main as remiss
+from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
+from pipeline.score import main as score_main
+from tests.conftest import REGISTRY, RESPONSES
+
+NO_SEMANTIC = ["--no-semantic", "--params", "/nonexistent/params.yaml"]
+GOOD = "socialstyrelsen.txt"
+
+
+@pytest.fixture(scope="module")
+def model(stance_pairs, tmp_path_factory) -> Path:
+    """The lexicon, saved as `remiss train` saves it: the cheapest real model directory."""
+    from pipeline.stance.models import fit_and_save
+    from pipeline.stance.params import TrainParams
+
+    return fit_and_save(stance_pairs, TrainParams(model="lexicon"), tmp_path_factory.mktemp("lexicon") / "stance")
+
+
+def _score_args(inputs: list[Path], model: Path, out: Path, *extra: str) -> list[str]:
+    return ["-q", *map(str, inputs), "--referral", str(REGISTRY), "--model", str(model), "--out", str(out),
+            *NO_SEMANTIC, *extra]
+
+
+def _errors(out: Path) -> dict[str, dict]:
+    lines = (out / "errors.jsonl").read_text(encoding="utf-8").splitlines()
+    return {Path(e["file"]).name: e for e in map(json.loads, lines)}
+
+
+def _scored_docs(out: Path) -> set[str]:
+    return {json.loads(line)["doc"] for line in (out / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()}
+
+
+def _docx_xml(path: Path, paragraphs: list[str]) -> Path:
+    """A minimal DOCX written as XML: thousands of paragraphs in milliseconds (python-docx
+    takes seconds), and the shape of a zip bomb: the XML compresses a thousandfold."""
+    ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = "".join(f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>" for text in paragraphs)
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
+        '+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'wordprocessingml.document.main+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+        "word/document.xml": f'<?xml version="1.0"?><w:document xmlns:w="{ns}"><w:body>{body}</w:body></w:document>',
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, text in parts.items():
+            package.writestr(name, text)
+    return path
+
+
+# --- 3. single inputs without bounds, 7. an unreadable file, 12. silent skips ---------------------------------------------------------
+
+def test_oversized_files_are_refused_by_name_and_the_good_one_scored(tmp_path, model):
+    """#3: a .txt over the character limit, a DOCX paragraph of 1.5M characters and a DOCX zip
+    bomb of 25,000 paragraphs were all read (minutes at full size); now each is one error."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(RESPONSES / GOOD, inputs / GOOD)
+    line = "Vi tillstyrker förslaget. " * 40 + "\n"
+    (inputs / "huge.txt").write_text(line * 1_000, encoding="utf-8")  # 1,041,000 characters on 1,000 lines
+    document = docx.Document()
+    document.add_paragraph("Vi tillstyrker " * 100_000)  # one 1.5M-character paragraph
+    document.save(inputs / "long-paragraph.docx")
+    bomb = _docx_xml(inputs / "bomb.docx", ["Vi tillstyrker."] * 25_000)
+    assert bomb.stat().st_size < 100_000
+
+    out = tmp_path / "out"
+    assert score_main(_score_args([inputs], model, out, "--workers", "0")) == 1
+    errors = _errors(out)
+    assert errors["huge.txt"]["error"].startswith("more than 1,000,000 characters (ingest.max_chars)")
+    assert "(ingest.max_paragraph_chars)" in errors["long-paragraph.docx"]["error"]
+    assert "(ingest.max_paragraphs)" in errors["bomb.docx"]["error"]
+    assert _scored_docs(out) == {"socialstyrelsen"}
+
+
+def test_a_txt_far_over_the_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * 4001)
+    with pytest.raises(IngestError, match=r"4,001 bytes, more than 4 × ingest.max_chars \(1,000 characters\)"):
+        ingest_file(path, IngestLimits(max_chars=1000))
+
+
+def test_limits_come_from_params_yaml(tmp_path):
+    (tmp_path / "a.txt").write_text("Vi tillstyrker förslaget i sin helhet och utan förbehåll.\n", encoding="utf-8")
+    params = tmp_path / "params.yaml"
+    params.write_text("ingest:\n  max_chars: 20\n", encoding="utf-8")
+    assert remiss(["-q", "ingest", str(tmp_path / "a.txt"), "--out", str(tmp_path / "i.jsonl"), "--errors",
+                   str(tmp_path / "e.jsonl"), "--params", str(params)]) == 0
+    [error] = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    assert "(ingest.max_chars)" in error["error"]
+
+
+def test_outline_and_note_dedupe_are_linear():
+    """#3: _drop_outline joined every kept line again for each tab-indented line, _dedupe_notes
+    compared each URL with every kept note: 20,000 lines took tens of seconds."""
+    lines = [f"Rubrik nummer {n} om förslaget" for n in range(20_000)]
+    started = time.perf_counter()
+    kept = _drop_outline(lines, ["\t" + line for line in lines])
+    notes = _dedupe_notes([f"https://example.se/{n}" for n in range(20_000)])
+    assert time.perf_counter() - started < 5
+    assert len(kept) == len(lines) and len(notes) == 20_000
+    assert _drop_outline(["Förslag 4.1", "Ny rubrik", "Förslag 4.1"], ["Förslag 4.1", "Ny rubrik", "\tFörslag 4.1"]) \
+        == ["Förslag 4.1", "Ny rubrik"]
+    assert _dedupe_notes(["1 https://a.se/x", "https://a.se/x", "https://b.se"]) == ["1 https://a.se/x", "https://b.se"]
+
+
+
+def test_ingest_goes_on_past_an_unreadable_file(tmp_path, monkeypatch):
+    """#7: one file without read permission ended `remiss ingest` with rc 2 and nothing written.
+    (Tests run as root, who may read anything: the denial is simulated at the read.)"""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(RESPONSES / GOOD, inputs / GOOD)
+    locked_file = inputs / "locked.txt"
+    locked_file.write_text("Vi tillstyrker.", encoding="utf-8")
+    locked_file.chmod(0)
+    read_bytes = Path.read_bytes
+
+    def denied(self):
+        if self == locked_file:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    out, errors = tmp_path / "ingested.jsonl", tmp_path / "errors.jsonl"
+    assert remiss(["-q", "ingest", str(inputs), "--out", str(out), "--errors", str(errors), *NO_SEMANTIC[1:]]) == 0
+    assert [json.loads(line)["doc"] for line in out.read_text().splitlines()] == ["socialstyrelsen"]
+    [error] = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert error == {"file": str(locked_file), "error": "cannot read it (Permission denied)"}
+
+
+def _folder_with_odd_entries(tmp_path: Path) -> Path:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(RESPONSES / GOOD, inputs / GOOD)
+    (inputs / "loop.txt").symlink_to(inputs / "loop.txt")
+    (inputs / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    (inputs / "more").mkdir()
+    shutil.copy(RESPONSES / "stockholms-stad.txt", inputs / "more" / "stockholms-stad.txt")
+    return inputs
+
+
+def test_links_that_lead_nowhere_and_subfolders_are_reported(tmp_path, model):
+    """#12: symlink loops, dangling links and subfolders were left out without a word."""
+    inputs = _folder_with_odd_entries(tmp_path)
+    out, errors = tmp_path / "ingested.jsonl", tmp_path / "errors.jsonl"
+    assert remiss(["-q", "ingest", str(inputs), "--out", str(out), "--errors", str(errors), *NO_SEMANTIC[1:]]) == 0
+    lines = {Path(e["file"]).name: e["error"] for e in map(json.loads, errors.read_text().splitlines())}
+    assert set(lines) == {"loop.txt", "dangling.txt", "more"}
+    assert "dangling, or a loop" in lines["loop.txt"] and "dangling, or a loop" in lines["dangling.txt"]
+    assert lines["more"].startswith("a subfolder: not searched")
+
+    scored = tmp_path / "scored"
+    assert score_main(_score_args([inputs], model, scored, "--workers", "0")) == 1  # the links are errors
+    levels = {name: e["level"] for name, e in _errors(scored).items()}
+    assert levels == {"loop.txt": "error", "dangling.txt": "error", "more": "warning"}
+    assert _scored_docs(scored) == {"socialstyrelsen"}
