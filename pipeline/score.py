@@ -19,7 +19,9 @@ them; what it adds is throughput, resumption and bad-input handling:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import importlib
 import json
@@ -27,6 +29,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -51,6 +54,10 @@ log = logging.getLogger("remiss")
 R = TypeVar("R")
 
 CACHE_DIR = ".cache"
+#: OUT/.cache/.lock, held (flock) by the run writing to OUT: a second run on it stops at once
+LOCK_FILE = ".lock"
+#: how often a worker checks that the run that started it is still there
+PARENT_CHECK_S = 1.0
 DEFAULT_MAX_PAGES = 300
 #: fp32 on a CPU unless asked for int8: on 2 cores int8 ran the fine-tuned e5-small 1.7× faster
 #: (19.6 vs 11.5 pairs/s) but changed 2% of the labels (1745/1780 the same; bench/results/score.md)
@@ -210,9 +217,18 @@ def prepare(job: Job, settings: Settings) -> Prepared | Problem:
                                                f"({type(err).__name__}: {err})")
 
 
-def _worker_init() -> None:
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
     # a worker is one core's worth of work: the e5 engine must not spread over all of them
     os.environ["OMP_NUM_THREADS"] = "1"
+    # a killed run (kill -9, SIGTERM) cannot shut its pool down, and a worker waits on its job
+    # queue forever (it holds both ends of the pipe): leave when the parent is gone
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 def prepared(jobs: Sequence[Job], task: Callable[[Job], R], workers: int) -> Iterator[tuple[Job, R | Problem]]:
@@ -226,7 +242,8 @@ def prepared(jobs: Sequence[Job], task: Callable[[Job], R], workers: int) -> Ite
     queue = list(reversed(jobs))
     while queue:
         # spawn, not fork: this process holds torch's thread pools, which do not survive a fork
-        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init)
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
+                                   initargs=(os.getpid(),))
         pending: dict[Future, Job] = {}
         try:
             while queue or pending:
@@ -334,12 +351,47 @@ def save_scored(path: Path, scored: Scored) -> None:
 
 
 def load_scored(path: Path) -> Scored:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(path.read_bytes())
     return Scored(doc=data["doc"], paragraphs=[Paragraph(**p) for p in data["paragraphs"]],
                   links=[Link(**item) for item in data["links"]],
                   predictions=[Prediction(**p) for p in data["predictions"]],
                   cells=[Cell(**c) for c in data["cells"]], voices=[Prediction(**p) for p in data["voices"]],
                   warnings=data["warnings"])
+
+
+def cached(path: Path) -> Scored | None:
+    """The cache entry at ``path``; None when there is none, or when it cannot be read (a
+    truncated or hand-edited file): the document is then scored again, with a warning."""
+    if not path.exists():
+        return None
+    try:
+        return load_scored(path)
+    except (ValueError, KeyError, TypeError) as err:  # JSON and UTF-8 errors are ValueErrors
+        log.warning("%s: unreadable cache entry (%s: %s); scoring the document again", path, type(err).__name__, err)
+        path.unlink(missing_ok=True)
+        return None
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.cache/.lock`` for the run: two runs on one folder would mix their documents,
+    and each would take the other's temporaries for a killed run's and remove them. The lock
+    goes with the process (also on kill -9); the file stays, as removing it would let a third
+    run lock a new file while a second still holds the old one."""
+    (out / CACHE_DIR).mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / CACHE_DIR / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise ValueError(f"{out}: another remiss score run (pid {holder}) is writing to this folder; "
+                             "wait for it to finish or give another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def remove_temporaries(out: Path) -> None:
@@ -452,7 +504,7 @@ def write_outputs(out: Path, scored: Sequence[Scored], problems: Sequence[Proble
 def score(paths: Sequence[Path], referral_path: Path, out: Path, options: Options = Options()) -> Summary:
     """Score the responses in ``paths`` (files or folders) into ``out``; see the module docstring."""
     started = time.perf_counter()
-    out, cache = Path(out), Path(out) / CACHE_DIR
+    out = Path(out)
     referral = load_referral(referral_path)
     files, skipped = find_responses(list(paths))
     if not files:
@@ -463,11 +515,17 @@ def score(paths: Sequence[Path], referral_path: Path, out: Path, options: Option
     jobs, problems = plan(files)
     problems += [Problem(s.file, s.level, s.problem) for s in skipped]
     jobs = [dataclasses.replace(j, key=cache_key(j.sha256, j.doc, key_base)) for j in jobs]
-    cache.mkdir(parents=True, exist_ok=True)
+    with locked(out):
+        return _score(jobs, problems, referral, inference, settings, out, options, started)
+
+
+def _score(jobs: list[Job], problems: list[Problem], referral: Referral, inference: Inference, settings: Settings,
+           out: Path, options: Options, started: float) -> Summary:
+    cache = out / CACHE_DIR
     remove_temporaries(out)
 
     summary = Summary()
-    todo = [j for j in jobs if not (cache / f"{j.key}.json").exists()]
+    todo = [j for j in jobs if cached(cache / f"{j.key}.json") is None]
     summary.cached = len(jobs) - len(todo)
     progress = Progress(len(jobs), summary.cached, options.progress)
     try:

@@ -2,8 +2,14 @@
 test names the defect it guards against. The full-size figures: ``python -m bench.hostile``."""
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -13,8 +19,8 @@ import pytest
 
 from pipeline.cli import main as remiss
 from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
-from pipeline.score import main as score_main
-from tests.conftest import REGISTRY, RESPONSES
+from pipeline.score import CACHE_DIR, LOCK_FILE, main as score_main
+from tests.conftest import REGISTRY, RESPONSES, ROOT
 
 NO_SEMANTIC = ["--no-semantic", "--params", "/nonexistent/params.yaml"]
 GOOD = "socialstyrelsen.txt"
@@ -171,3 +177,77 @@ def test_links_that_lead_nowhere_and_subfolders_are_reported(tmp_path, model):
     levels = {name: e["level"] for name, e in _errors(scored).items()}
     assert levels == {"loop.txt": "error", "dangling.txt": "error", "more": "warning"}
     assert _scored_docs(scored) == {"socialstyrelsen"}
+
+
+# --- 5. the lock on --out, 6. orphaned workers, 9. a corrupt cache entry --------------------------
+
+def test_a_second_run_on_one_out_folder_fails_and_touches_nothing(tmp_path, model, caplog):
+    """#5: two runs on one folder both exited 0, and each removed the other's temporaries."""
+    out = tmp_path / "out"
+    (out / CACHE_DIR).mkdir(parents=True)
+    live = out / ".documents.jsonl.abc.tmp"  # another run's temporary, being written
+    live.write_text("half", encoding="utf-8")
+    with open(out / CACHE_DIR / LOCK_FILE, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write("4242\n")
+        held.flush()
+        with caplog.at_level(logging.ERROR, logger="remiss"):
+            assert score_main(_score_args([RESPONSES / GOOD], model, out)) == 2
+    assert "another remiss score run (pid 4242) is writing to this folder" in caplog.text
+    assert live.exists() and not (out / "errors.jsonl").exists()
+    assert score_main(_score_args([RESPONSES / GOOD], model, out, "--workers", "0")) == 0  # released: runs
+
+
+def _descendants(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_leave_when_the_run_is_killed(tmp_path, model, sig):
+    """#6: after kill -9 or SIGTERM of `remiss score`, its spawn workers waited forever."""
+    import psutil
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for n in range(40):
+        shutil.copy(RESPONSES / GOOD, inputs / f"svar-{n}.txt")
+        with (inputs / f"svar-{n}.txt").open("a", encoding="utf-8") as f:
+            f.write(f"\nKopia {n}.\n")
+    command = [sys.executable, "-m", "pipeline.score", *_score_args([inputs], model, tmp_path / "out", "--workers", "2")]
+    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := _descendants(run.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) >= 2, "the run never started its workers"
+        os.kill(run.pid, sig)
+        run.wait(timeout=30)
+        gone, alive = psutil.wait_procs([psutil.Process(p) for p in workers if psutil.pid_exists(p)], timeout=15)
+        assert not alive, f"workers still running after the main process died: {[p.pid for p in alive]}"
+    finally:
+        for pid in [run.pid, *_descendants(run.pid), *workers]:  # orphans are no longer descendants
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_truncated_cache_entry_is_scored_again(tmp_path, model, caplog):
+    """#9: one truncated cache file failed every rerun with a JSON error naming no file."""
+    out = tmp_path / "out"
+    args = _score_args([RESPONSES / GOOD, RESPONSES / "stockholms-stad.txt"], model, out, "--workers", "0")
+    assert score_main(args) == 0
+    reference = {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
+    entry = sorted((out / CACHE_DIR).glob("*.json"))[0]
+    entry.write_bytes(entry.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING, logger="remiss"):
+        assert score_main(args) == 0
+    assert f"{entry}: unreadable cache entry" in caplog.text
+    assert {p.name: p.read_bytes() for p in out.glob("*.jsonl")} == reference
