@@ -110,10 +110,29 @@ def build_matrix(cells: Sequence[Cell], paragraphs: Sequence[Paragraph], voices:
 
 # --- writing ---------------------------------------------------------------------------------
 
+#: a spreadsheet reads a cell that starts with one of these as a formula (=HYPERLINK(…),
+#: =cmd|' /C calc'!A0): registry titles and file names are not ours to trust
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """OWASP's CSV-injection rule: a text that would start a formula gets a leading quote."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def _csv(rows: list[list[object]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\n").writerows([[_inert(v) for v in row] for row in rows])
     return buffer.getvalue()
+
+
+def _append_text(ws, row: list[object]) -> None:
+    """Append a row whose texts stay texts: openpyxl makes a formula of any text that starts
+    with '='; a string cell is never evaluated, so the text needs no quote there."""
+    ws.append(row)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def matrix_rows(m: Matrix) -> list[list[str]]:
@@ -156,8 +175,8 @@ def write_xlsx(m: Matrix, path: Path) -> None:
     ws = wb.active
     ws.title = sheet_name(m.referral.id)
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    ws.append(["Remissvar", *(t.id for t in m.targets)])
-    ws.append(["Rubrik", *(t.title for t in m.targets)])  # titles readable in print, not only on hover
+    _append_text(ws, ["Remissvar", *(t.id for t in m.targets)])
+    _append_text(ws, ["Rubrik", *(t.title for t in m.targets)])  # titles readable in print, not only on hover
     for col, target in enumerate(m.targets, start=2):
         ws.cell(1, col).font = bold
         ws.cell(1, col).comment = Comment(target.title, "remiss")
@@ -166,7 +185,7 @@ def write_xlsx(m: Matrix, path: Path) -> None:
         ws.column_dimensions[get_column_letter(col)].width = 16
     ws.row_dimensions[2].height = 90
     for doc, row in zip(m.docs, matrix_rows(m)[1:]):
-        ws.append(row)
+        _append_text(ws, row)
         for col, target in enumerate(m.targets, start=2):
             if cell := m.cell(doc, target.id):
                 rgb = colour(cell).lstrip("#").upper()
@@ -351,6 +370,15 @@ def render_html(m: Matrix) -> str:
 
 
 def write_png(m: Matrix, path: Path) -> None:
+    import matplotlib
+
+    # names and titles are plain text: as mathtext, "$x$" in a file name is a formula and
+    # "$\foo$" an error that aborted the report
+    with matplotlib.rc_context({"text.parse_math": False}):
+        _write_png(m, path)
+
+
+def _write_png(m: Matrix, path: Path) -> None:
     # Figure without pyplot: no global backend state, no display needed (Agg renders the PNG)
     from matplotlib.colors import to_rgba
     from matplotlib.figure import Figure

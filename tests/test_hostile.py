@@ -19,6 +19,9 @@ import pytest
 
 from pipeline.cli import main as remiss
 from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
+from pipeline.records import Cell, Paragraph
+from pipeline.registry import Referral
+from pipeline.report import write_reports
 from pipeline.score import CACHE_DIR, LOCK_FILE, main as score_main
 from tests.conftest import REGISTRY, RESPONSES, ROOT
 
@@ -251,3 +254,38 @@ def test_a_truncated_cache_entry_is_scored_again(tmp_path, model, caplog):
         assert score_main(args) == 0
     assert f"{entry}: unreadable cache entry" in caplog.text
     assert {p.name: p.read_bytes() for p in out.glob("*.jsonl")} == reference
+
+
+# --- 4. spreadsheet formula injection, 8. mathtext -------------------------------------------------
+
+def _report(tmp_path: Path, doc: str, title: str) -> Path:
+    from pipeline.records import Target
+
+    referral = Referral("=SOU", "t", (Target("=1+1", "forslag", title),))
+    cell = Cell(doc, "=1+1", "support", 0.9, "statement", None, ["p1"])
+    paragraph = Paragraph(doc, "p1", "Vi tillstyrker.", "paragraph", None, 0, 15)
+    write_reports([cell], [paragraph], [], referral, tmp_path / "reports")
+    return tmp_path / "reports"
+
+
+def test_formulas_in_titles_and_file_names_stay_text(tmp_path):
+    """#4: '=HYPERLINK(…)' as a title and "@cmd|' -C calc'!A0" as a file name were live
+    formulas in matrix.xlsx and bare in the CSVs."""
+    from openpyxl import load_workbook
+
+    title, doc = '=HYPERLINK("http://evil.example","klicka")', "@cmd|' -C calc'!A0"
+    reports = _report(tmp_path, doc, title)
+    matrix = (reports / "matrix.csv").read_text(encoding="utf-8")
+    tally = (reports / "tally.csv").read_text(encoding="utf-8")
+    assert f"'{doc}" in matrix and "'=1+1" in matrix
+    assert "'=HYPERLINK(" in tally
+    sheet = load_workbook(reports / "matrix.xlsx").active
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert {c.value for c in cells} >= {title, doc, "=1+1"}
+    assert all(c.data_type == "s" for c in cells)
+
+
+def test_dollar_signs_in_names_do_not_break_the_heatmap(tmp_path):
+    """#8: a file name with '$\\foo$' aborted the whole report in matplotlib's mathtext."""
+    reports = _report(tmp_path, r"svar-$\foo$-$x^2$", r"Titel med $\unknown$")
+    assert (reports / "heatmap.png").stat().st_size > 0
