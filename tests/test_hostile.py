@@ -20,7 +20,7 @@ import pytest
 from pipeline.cli import main as remiss
 from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
 from pipeline.records import Cell, Paragraph
-from pipeline.registry import Referral
+from pipeline.registry import Referral, RegistryError, load_referral
 from pipeline.report import write_reports
 from pipeline.score import CACHE_DIR, LOCK_FILE, main as score_main
 from tests.conftest import REGISTRY, RESPONSES, ROOT
@@ -289,3 +289,46 @@ def test_dollar_signs_in_names_do_not_break_the_heatmap(tmp_path):
     """#8: a file name with '$\\foo$' aborted the whole report in matplotlib's mathtext."""
     reports = _report(tmp_path, r"svar-$\foo$-$x^2$", r"Titel med $\unknown$")
     assert (reports / "heatmap.png").stat().st_size > 0
+
+
+# --- 3. a billion laughs, 10. registry validation ------------------------------------------------------------------------
+
+def test_billion_laughs_registry_is_refused(tmp_path):
+    """#3: a 496-byte registry of nested aliases built a 722M-character title."""
+    rows = ['a0: &a0 "hahahahaha"'] + [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(rows) + '\ntargets:\n  - id: "1"\n    title: *a8\n', encoding="utf-8")
+    assert path.stat().st_size < 600
+    started = time.perf_counter()
+    with pytest.raises(RegistryError, match=r"laughs.yaml: .*alias \*a0: aliases are not allowed"):
+        load_referral(path)
+    assert time.perf_counter() - started < 1
+
+
+
+TARGET = '  - id: "1"\n    title: Ett förslag\n'
+
+
+@pytest.mark.parametrize("body, message", [
+    (f"targets:\n{TARGET}targets:\n  - id: \"2\"\n    title: Två\n", "key 'targets' given twice"),
+    (f"targets:\n{TARGET}  - id: \"2\"\n    title: ''\n", r"target 2 \(2\): empty title"),
+    (f"targets:\n{TARGET}  - id: \"2\"\n    title: Två\n    aliases: tvåan\n",
+     r"target 2 \(2\): 'aliases' must be a list of phrases, not str"),
+    (f"targets:\n{TARGET}  - id: \"2\"\n    title: Två\n    aliases: [tvåan, '']\n",
+     r"target 2 \(2\): 'aliases' holds an empty"),
+])
+def test_registry_mistakes_are_errors_naming_file_and_target(tmp_path, body, message):
+    """#10: a second targets: key dropped the first list, an empty title or a string of
+    aliases linked everywhere."""
+    path = tmp_path / "registry.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(RegistryError, match=rf"registry.yaml.*{message}"):
+        load_referral(path)
+
+
+def test_unquoted_section_numbers_keep_their_zeros(tmp_path):
+    """#10: unquoted ids 4.10 and 7.20 were YAML floats, read as "4.1" and "7.2"."""
+    path = tmp_path / "registry.yaml"
+    path.write_text("targets:\n  - id: 4.1\n    title: A\n  - id: 4.10\n    title: B\n  - id: 7.20\n    title: C\n"
+                    "  - id: 5\n    title: D\n", encoding="utf-8")
+    assert [t.id for t in load_referral(path).targets] == ["4.1", "4.10", "7.20", "5"]
