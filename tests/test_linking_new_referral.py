@@ -12,7 +12,7 @@ from pipeline.embed import Encoder
 from pipeline.link import LinkParams, link
 from pipeline.link.numberfree import remove_section_numbers, without_quote_numbers, without_section_numbers
 from pipeline.link.quality import link_quality
-from pipeline.link.ranking import TargetRanker, reachable_z, standardise
+from pipeline.link.ranking import reachable_z, standardise
 from pipeline.records import Paragraph, Target
 from pipeline.registry import Referral
 from pipeline.segment import segment

@@ -16,7 +16,7 @@ from typing import Sequence
 from ..embed import E5, Encoder
 from ..records import Link, Paragraph
 from ..registry import Referral
-from .ranking import TargetRanker, link_ranked, target_text
+from .ranking import Ranker, default_ranker, link_ranked, target_text
 from .rules import link_by_rules, link_numbers
 from .whole import link_whole
 
@@ -37,7 +37,9 @@ class LinkParams:
 
 
 def link(paragraphs: Sequence[Paragraph], referral: Referral, params: LinkParams = LinkParams(),
-         encoder: Encoder | None = E5) -> list[Link]:
+         encoder: Encoder | None = E5, ranker: Ranker | None = None) -> list[Link]:
+    """Links of ``paragraphs`` to ``referral``'s targets, in paragraph order; ``ranker``
+    replaces the default (``encoder``'s e5 fused with TF-IDF) for what no rule reached."""
     linkable = [p for p in paragraphs if p.kind in LINKABLE_KINDS]
     links: list[Link] = []
     unlinked: list[Paragraph] = []
@@ -47,9 +49,10 @@ def link(paragraphs: Sequence[Paragraph], referral: Referral, params: LinkParams
         if not found and paragraph.kind != "heading":
             unlinked.append(paragraph)
         links.extend(link_whole(paragraph, referral))
-    if params.semantic and encoder is not None and unlinked:
-        ranker = TargetRanker(encoder, params.lexical_weight).fit(
-            [t for t in referral.targets if t.kind != "helhet"], [p.text for p in linkable])
+    if ranker is None and encoder is not None:
+        ranker = default_ranker(encoder, params.lexical_weight)
+    if params.semantic and ranker is not None and unlinked:
+        ranker.fit([t for t in referral.targets if t.kind != "helhet"], [p.text for p in linkable])
         links.extend(link_ranked(unlinked, ranker, params.min_z))
     order = {(p.doc, p.id): n for n, p in enumerate(paragraphs)}
     return sorted(links, key=lambda l: (order[(l.doc, l.paragraph)], -l.score, l.target))

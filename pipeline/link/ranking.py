@@ -14,7 +14,7 @@ default: it is the standard choice for score fusion, not fitted to the seeds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -40,35 +40,67 @@ def reachable_z(min_z: float, targets: int) -> float:
     return min(min_z, 0.75 * float(np.sqrt(max(targets - 1, 1))))
 
 
-@dataclass
-class TargetRanker:
-    """Fused, referral-relative scores of texts against one referral's targets.
+class Ranker(Protocol):
+    """Scores texts against a referral's targets: one row of z-scores over the targets per text."""
 
-    ``fit`` learns the TF-IDF vocabulary from the targets and the responses being linked
-    (so rare words weigh by their rarity in this referral's material) and embeds the targets
-    once; ``relative_scores`` returns one row of z-scores per text.
-    """
+    def fit(self, targets: Sequence[Target], corpus: Sequence[str]) -> "Ranker": ...
+
+    def relative_scores(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass
+class DenseRanker:
+    """e5: ``query:`` text against ``passage:`` target, cosine, standardised."""
 
     encoder: Encoder
-    lexical_weight: float = 0.5
 
-    def fit(self, targets: Sequence[Target], corpus: Sequence[str]) -> "TargetRanker":
+    def fit(self, targets: Sequence[Target], corpus: Sequence[str] = ()) -> "DenseRanker":
+        self.targets_ = tuple(targets)
+        self.target_vectors_ = self.encoder.passages([target_text(t) for t in targets])
+        return self
+
+    def relative_scores(self, texts: Sequence[str]) -> np.ndarray:
+        return standardise(self.encoder.queries(list(texts)) @ self.target_vectors_.T)
+
+
+@dataclass
+class SparseRanker:
+    """TF-IDF over character 4–5-grams, its vocabulary and weights learnt from the targets and
+    the responses being linked (a word weighs by its rarity in this referral's material)."""
+
+    def fit(self, targets: Sequence[Target], corpus: Sequence[str] = ()) -> "SparseRanker":
         texts = [target_text(t) for t in targets]
         self.targets_ = tuple(targets)
         self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 5), sublinear_tf=True)
         self.vectorizer_.fit([*texts, *corpus])
         self.target_terms_ = self.vectorizer_.transform(texts)
-        self.target_vectors_ = self.encoder.passages(texts)
+        return self
+
+    def relative_scores(self, texts: Sequence[str]) -> np.ndarray:
+        return standardise((self.vectorizer_.transform(list(texts)) @ self.target_terms_.T).toarray())
+
+
+@dataclass
+class FusedRanker:
+    """The weighted mean of several rankers' z-scores (rankers of weight 0 are not run)."""
+
+    rankers: Sequence[Ranker]
+    weights: Sequence[float]
+
+    def fit(self, targets: Sequence[Target], corpus: Sequence[str] = ()) -> "FusedRanker":
+        self.targets_ = tuple(targets)
+        self.used_ = [(r.fit(targets, corpus), w) for r, w in zip(self.rankers, self.weights) if w]
         return self
 
     def relative_scores(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.targets_)))
-        dense = standardise(self.encoder.queries(list(texts)) @ self.target_vectors_.T)
-        if not self.lexical_weight:
-            return dense
-        sparse = standardise((self.vectorizer_.transform(texts) @ self.target_terms_.T).toarray())
-        return (1 - self.lexical_weight) * dense + self.lexical_weight * sparse
+        total = sum(w for _, w in self.used_)
+        return sum(w * r.relative_scores(texts) for r, w in self.used_) / total
+
+
+def default_ranker(encoder: Encoder, lexical_weight: float) -> FusedRanker:
+    return FusedRanker([DenseRanker(encoder), SparseRanker()], [1 - lexical_weight, lexical_weight])
 
 
 def _standout(row: np.ndarray, min_z: float) -> int | None:
@@ -81,7 +113,7 @@ def _score(z: float) -> float:
     return round(0.7 * (1 - float(np.exp(-z / 2))), 4)
 
 
-def link_ranked(paragraphs: Sequence[Paragraph], ranker: TargetRanker, min_z: float) -> list[Link]:
+def link_ranked(paragraphs: Sequence[Paragraph], ranker: Ranker, min_z: float) -> list[Link]:
     """Links for ``paragraphs`` (those no rule reached): the target that stands out for the
     whole paragraph, and for each of its sentences that carries a stance cue (a paragraph may
     judge two proposals); where neither stands out, the target its section heading stands
