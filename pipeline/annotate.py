@@ -13,7 +13,9 @@ without Jupyter:
   ``labels/corrections/<annotator>.jsonl``: one :class:`Decision` a line, each written with
   one ``write`` and fsynced before the next item is shown, so a crash loses at most the item
   on screen. Reading reports a torn last line (a write cut off by a crash) and keeps every
-  line before it; the next append cuts the torn line off.
+  line before it; the next append cuts the torn line off. Appends hold an exclusive
+  ``flock`` on the file (reads a shared one), so two processes appending to one file lose
+  nothing: a torn tail is then always a dead writer's, never a live one's line in progress.
 * :func:`merge_training_data` is gold + corrections → the pairs of the next training run.
 * :func:`agreement` is Cohen's and Fleiss' kappa per label set over items decided by several
   annotators, with the disagreements listed for adjudication.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import hashlib
 import html
 import json
@@ -241,6 +244,10 @@ class Decision:
     timestamp: str
 
     def __post_init__(self):
+        for name, kinds in DECISION_TYPES.items():
+            if not isinstance(value := getattr(self, name), kinds):
+                raise ValueError(f"{name} must be {' or '.join(k.__name__ for k in kinds)}, "
+                                 f"not {type(value).__name__} {value!r:.60}")
         if self.action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}, not {self.action!r}")
         if self.action in ("accept", "relabel", "retarget"):
@@ -262,6 +269,15 @@ class Decision:
         if self.action == "retarget":
             return [(self.key, NO_PAIR), ((self.doc, self.paragraph, self.new_target), self.stance)]
         return [(self.key, self.stance if self.action in ("accept", "relabel") else NO_PAIR)]
+
+
+#: field → the JSON types it may hold: a list for ``doc`` (valid JSON) crashed the merge
+DECISION_TYPES: dict[str, tuple[type, ...]] = {
+    **{name: (str,) for name in ("doc", "paragraph", "target", "text_hash", "action", "note", "annotator",
+                                 "timestamp")},
+    **{name: (str, type(None)) for name in ("model_version", "stance", "new_target", "speaker")},
+    "original": (dict,),
+}
 
 
 def now() -> str:
@@ -332,6 +348,10 @@ class CorrectionLog:
         created = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         try:
+            # one writer at a time (the lock goes with the fd: on close, also a killed one's):
+            # without it another process's line still being written looked like a torn tail
+            # and was cut off, as was any line appended between reading the tail and cutting
+            fcntl.flock(fd, fcntl.LOCK_EX)
             self._repair_tail(fd)
             view = memoryview(line)
             while view:  # a regular file takes it in one go; the loop is for the rare short write
@@ -368,14 +388,19 @@ class CorrectionLog:
         in ``bad`` and the lines before and after them are kept."""
         if not self.path.exists():
             return LogRead([], [])
-        data = self.path.read_bytes()
+        with self.path.open("rb") as f:
+            fcntl.flock(f, fcntl.LOCK_SH)  # no line half-written by a live writer
+            data = f.read()
         lines = data.split(b"\n")
         decisions, bad = [], []
         for number, raw in enumerate(lines, 1):
             if not raw.strip():
                 continue
             try:
-                decisions.append(_decision(raw))
+                decision = _decision(raw)
+                if decision.annotator != self.path.stem:  # would count as that annotator's vote
+                    raise ValueError(f"claims annotator {decision.annotator!r} in {self.path.stem!r}'s file: not counted")
+                decisions.append(decision)
             except ValueError as err:
                 torn = number == len(lines)  # no newline after it: the write was cut off
                 reason = "torn last line (no newline): the write was cut off" if torn else f"unreadable: {err}"

@@ -2,6 +2,7 @@
 test names the defect it guards against. The full-size figures: ``python -m bench.hostile``."""
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import logging
@@ -16,7 +17,11 @@ from pathlib import Path
 
 import docx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from bench.hostile import TORN, appends, decision, torn_race
+from pipeline.annotate import CorrectionLog, merge_training_data, text_hash
 from pipeline.cli import main as remiss
 from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
 from pipeline.records import Cell, Paragraph
@@ -332,3 +337,91 @@ def test_unquoted_section_numbers_keep_their_zeros(tmp_path):
     path.write_text("targets:\n  - id: 4.1\n    title: A\n  - id: 4.10\n    title: B\n  - id: 7.20\n    title: C\n"
                     "  - id: 5\n    title: D\n", encoding="utf-8")
     assert [t.id for t in load_referral(path).targets] == ["4.1", "4.10", "7.20", "5"]
+
+
+# --- 1. annotator decisions lost, 11. corrections records not type-checked ---------------------------
+
+def test_two_processes_appending_to_one_log_lose_nothing(tmp_path):
+    """#1: _repair_tail read the tail without a lock, took another process's line in progress
+    for a crash's torn tail and cut it off (3 of 4,000 appends lost; 12 of 1,500 after a
+    torn tail). bench/hostile.py runs this at 2 × 2,000."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert appends(300, tmp_path / "a") == {"processes": 2, "appends_each": 300, "lost": 0, "bad_lines": 0,
+                                            "seconds": pytest.approx(0, abs=120)}
+    # a torn tail, then two appends at once, 60 times: the long note widens the race's window
+    assert torn_race(60, tmp_path / "b", note="x" * 100_000)["lost"] == 0
+
+
+def _writer(path: Path, first: int, note: str, report: int) -> None:
+    """A forked annotator: appends decisions first, first + 1, … and reports each number once
+    its append has returned, until it is killed."""
+    log = CorrectionLog(path)
+    for n in range(first, first + 10_000):
+        log.append(decision(0, n, note))
+        os.write(report, f"{n}\n".encode())
+    os._exit(0)
+
+
+def _round(path: Path, kills: list[float], note: str, first: int) -> set[int]:
+    """Two writers at once, each killed (SIGKILL) after its delay; the numbers whose appends returned."""
+    children = []
+    for n, delay in enumerate(kills):
+        report_read, report_write = os.pipe()
+        if (pid := os.fork()) == 0:
+            os.close(report_read)
+            _writer(path, first + n * 10_000, note, report_write)
+        os.close(report_write)
+        children.append((pid, delay, report_read))
+    started = time.monotonic()
+    returned: set[int] = set()
+    for pid, delay, report_read in sorted(children, key=lambda c: c[1]):
+        time.sleep(max(0.0, started + delay - time.monotonic()))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        with os.fdopen(report_read, "rb") as reports:
+            returned |= {int(line) for line in reports.read().split()}
+    return returned
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rounds=st.lists(st.tuples(st.floats(0, 0.15), st.floats(0, 0.15)), min_size=1, max_size=3),
+       note_chars=st.sampled_from([0, 2_000, 300_000]), torn_start=st.booleans())
+def test_any_interleaving_of_appends_and_kills_loses_no_returned_append(tmp_path_factory, rounds, note_chars,
+                                                                          torn_start):
+    """#1, as a property: two processes append to one log and are killed at any moment (also
+    inside a write), round after round; every append that returned is in the file, and once
+    the next append has repaired the tail, every line is a whole decision."""
+    path = tmp_path_factory.mktemp("log") / "anna.jsonl"
+    if torn_start:
+        path.write_bytes(TORN)
+    returned: set[int] = set()
+    for n, kills in enumerate(rounds):
+        returned |= _round(path, list(kills), "x" * note_chars, first=n * 100_000)
+    CorrectionLog(path).append(decision(1, 0))
+    read = CorrectionLog(path).read()
+    in_file = {int(d.paragraph.split("-")[1]) for d in read.decisions if d.paragraph.startswith("w0-")}
+    assert returned <= in_file
+    assert read.bad == [] and path.read_bytes().endswith(b"\n")
+
+
+def test_records_of_the_wrong_type_or_annotator_are_bad_lines_naming_file_and_line(tmp_path, paragraphs, referral):
+    """#11: valid JSON with a list for `doc` crashed the merge with a traceback, and lines in
+    anna's file that claimed annotator bo were merged as bo's votes."""
+    paragraph, target = paragraphs[0], referral.targets[0].id
+
+    def line(annotator: str, stance: str, **changes) -> str:
+        record = dict(dataclasses.asdict(decision(0, 0)), doc=paragraph.doc, paragraph=paragraph.id, target=target,
+                      text_hash=text_hash(paragraph.text), annotator=annotator, stance=stance)
+        return json.dumps({**record, **changes}) + "\n"
+
+    (tmp_path / "anna.jsonl").write_text(line("anna", "support") + line("anna", "support", doc=[paragraph.doc])
+                                         + line("bo", "support"), encoding="utf-8")
+    (tmp_path / "bo.jsonl").write_text(line("bo", "oppose"), encoding="utf-8")
+    merged = merge_training_data([], tmp_path, paragraphs, referral)
+    assert [(Path(b.path).name, b.line) for b in merged.bad_lines] == [("anna.jsonl", 2), ("anna.jsonl", 3)]
+    assert "doc must be str, not list" in merged.bad_lines[0].reason
+    assert "claims annotator 'bo' in 'anna''s file" in merged.bad_lines[1].reason
+    [conflict] = merged.conflicts  # anna's one vote against bo's: a disagreement, not bo's majority
+    assert conflict.votes == {"anna": "support", "bo": "oppose"}
+
