@@ -72,12 +72,15 @@ def classify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--out", type=Path, default=Path("data/predictions.jsonl"))
+    p.add_argument("--trust-model", action="store_true",
+                   help="also load a pickled model (an older baseline, SetFit's own head): it runs code, so only "
+                        "from a source you trust")
 
 
 def classify_cmd(args: argparse.Namespace) -> int:
     from .stance.models import load
 
-    model = load(args.model, device=args.device, batch_size=args.batch_size)
+    model = load(args.model, device=args.device, batch_size=args.batch_size, trust=args.trust_model)
     predictions = classify(read_jsonl(args.links, Link), read_jsonl(args.paragraphs, Paragraph),
                            load_referral(args.referral), model)
     write_jsonl(args.out, predictions)

@@ -141,6 +141,8 @@ class Options:
     workers: int = field(default_factory=default_workers)
     max_pages: int = DEFAULT_MAX_PAGES
     cpu_path: str = DEFAULT_CPU_PATH
+    #: also load a pickled model (--trust-model): unpickling runs code
+    trust_model: bool = False
     link: LinkParams = LinkParams()
     limits: IngestLimits = IngestLimits()
     progress: bool = True
@@ -291,7 +293,7 @@ def quantize(model):
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
 
-def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int) -> Inference:
+def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int, trust: bool = False) -> Inference:
     import torch
 
     from .stance.models import load, model_name
@@ -301,7 +303,7 @@ def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int)
     if name != TRANSFORMER:
         if cpu_path == "int8":
             raise ValueError(f"--cpu-path int8 quantises a transformer; {model_dir} holds a {name} model")
-        return Inference(load(model_dir), "exact")
+        return Inference(load(model_dir, trust=trust), "exact")
     device = resolve_device(device)
     model = StanceModel.load(model_dir, device=device, batch_size=batch_size)
     if device == "cuda":
@@ -509,7 +511,8 @@ def score(paths: Sequence[Path], referral_path: Path, out: Path, options: Option
     files, skipped = find_responses(list(paths))
     if not files:
         raise ValueError(f"no response files in {', '.join(map(str, paths))}")
-    inference = load_inference(options.model, options.device, options.cpu_path, options.batch_size)
+    inference = load_inference(options.model, options.device, options.cpu_path, options.batch_size,
+                               options.trust_model)
     settings = Settings(referral, options.link, options.max_pages, options.limits)
     key_base = fingerprint(options.model, inference, settings, referral_path)
     jobs, problems = plan(files)
@@ -581,6 +584,9 @@ def score_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("responses", nargs="+", type=Path, help="response files or folders (.pdf, .docx, .txt)")
     p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
     p.add_argument("--model", type=Path, default=Path("models/stance"), help="a trained stance model (remiss train)")
+    p.add_argument("--trust-model", action="store_true",
+                   help="also load a pickled model (an older baseline, SetFit's own head): it runs code, so only "
+                        "from a source you trust")
     p.add_argument("--out", type=Path, required=True,
                    help="folder for paragraphs, links, predictions, documents, voices, errors (.jsonl) and reports/")
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'link' and 'ingest' sections")
@@ -600,7 +606,7 @@ def score_args(p: argparse.ArgumentParser) -> None:
 
 def score_cmd(args: argparse.Namespace) -> int:
     options = Options(model=args.model, device=args.device, batch_size=args.batch_size, workers=args.workers,
-                      max_pages=args.max_pages, cpu_path=args.cpu_path,
+                      max_pages=args.max_pages, cpu_path=args.cpu_path, trust_model=args.trust_model,
                       link=load_section(args.params, "link", LinkParams, semantic=args.semantic),
                       limits=load_section(args.params, "ingest", IngestLimits),
                       progress=log.isEnabledFor(logging.INFO))

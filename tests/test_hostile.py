@@ -425,3 +425,63 @@ def test_records_of_the_wrong_type_or_annotator_are_bad_lines_naming_file_and_li
     [conflict] = merged.conflicts  # anna's one vote against bo's: a disagreement, not bo's majority
     assert conflict.votes == {"anna": "support", "bo": "oppose"}
 
+
+# --- 2. a --model folder that runs code -----------------------------------------------------------
+
+class _Payload:
+    """What a crafted pickle does when it is loaded: here, leave a file behind."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "ran"))
+
+
+@pytest.mark.parametrize("model_name", ["hybrid", "setfit"])
+def test_a_model_folder_with_a_pickle_runs_nothing_without_trust(tmp_path, stance_pairs, model_name):
+    """#2: joblib.load unpickled a crafted classifier.joblib (it ran os.system); SetFit's
+    model_head.pkl is a pickle too. Without --trust-model neither is opened."""
+    import joblib
+
+    from pipeline.stance.models import fit_and_save
+    from pipeline.stance.params import TrainParams
+
+    folder = fit_and_save(stance_pairs, TrainParams(model="tfidf_logreg"), tmp_path / "stance")
+    meta = json.loads((folder / "stance_meta.json").read_text(encoding="utf-8"))
+    (folder / "stance_meta.json").write_text(json.dumps({**meta, "model": model_name}), encoding="utf-8")
+    for saved in folder.glob("classifier.*"):
+        saved.unlink()
+    marker = tmp_path / "pwned"
+    joblib.dump(_Payload(marker), folder / ("classifier.joblib" if model_name == "hybrid" else "model_head.pkl"))
+    out = tmp_path / "out"
+    assert score_main(_score_args([RESPONSES / GOOD], folder, out, "--workers", "0")) == 2
+    assert remiss(["-q", "classify", "--model", str(folder), "--links", str(tmp_path / "none.jsonl"),
+                   "--referral", str(REGISTRY)]) == 2
+    assert not marker.exists()
+
+
+def test_a_skops_file_with_foreign_types_is_refused(tmp_path, stance_pairs, caplog):
+    import skops.io
+
+    from pipeline.stance.models import fit_and_save
+    from pipeline.stance.params import TrainParams
+
+    folder = fit_and_save(stance_pairs, TrainParams(model="tfidf_logreg"), tmp_path / "stance")
+    skops.io.dump({"model_": os.system}, folder / "classifier.skops")
+    with caplog.at_level(logging.ERROR, logger="remiss"):
+        assert score_main(_score_args([RESPONSES / GOOD], folder, tmp_path / "out", "--workers", "0")) == 2
+    assert "classifier.skops: holds types a scikit-learn model does not need" in caplog.text
+    assert "posix.system" in caplog.text
+
+
+def test_saved_baselines_load_without_pickle_and_predict_the_same(tmp_path, stance_pairs):
+    """#2: what `remiss train` saves now loads without --trust-model and predicts as fitted."""
+    from pipeline.stance.models import create, fit_and_save, load
+    from pipeline.stance.params import TrainParams
+
+    folder = fit_and_save(stance_pairs, TrainParams(model="hybrid"), tmp_path / "stance")
+    assert sorted(p.name for p in folder.iterdir()) == ["classifier.json", "classifier.skops", "stance_meta.json"]
+    fitted = create("hybrid").fit(stance_pairs)
+    assert load(folder).predict(stance_pairs[:20]) == fitted.predict(stance_pairs[:20])
+

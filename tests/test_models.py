@@ -11,7 +11,7 @@ import yaml
 
 from pipeline import cli
 from pipeline.records import LABELS, Prediction, read_jsonl, write_jsonl
-from pipeline.stance.baselines import JoblibArtefact, TfidfLogReg
+from pipeline.stance.baselines import SklearnArtefact, TfidfLogReg
 from pipeline.stance.models import LEARNED, MODELS, create, fit_and_save, load, model_name
 from pipeline.stance.params import TrainParams
 from tests.conftest import GOLD, REGISTRY
@@ -79,9 +79,10 @@ def test_a_directory_that_does_not_hold_what_its_metadata_names_is_refused(stanc
     out = fit_and_save(stance_pairs, TrainParams(model="hybrid"), tmp_path / "stance")
     import joblib
 
-    joblib.dump(TfidfLogReg().fit(stance_pairs), out / JoblibArtefact.FILE)
+    (out / SklearnArtefact.FILE).unlink()  # a directory saved before skops: a pickle, loaded only if trusted
+    joblib.dump(TfidfLogReg().fit(stance_pairs), out / SklearnArtefact.PICKLE)
     with pytest.raises(ValueError, match="holds a TfidfLogReg, not a HybridLogReg"):
-        load(out)
+        load(out, trust=True)
     lexicon = fit_and_save(stance_pairs, TrainParams(model="lexicon"), tmp_path / "lexicon")
     (lexicon / "calibration.json").write_text('[{"rule": 1}]')
     with pytest.raises(ValueError, match="calibration.json: not a lexicon calibration"):

@@ -12,7 +12,8 @@ to another referral (issue #13: held-out macro-F1 0.25–0.40 with it, 0.35–0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -24,25 +25,55 @@ from ..records import LABELS
 from .data import Pair, StancePrediction, check_labels, from_probabilities
 
 
-class JoblibArtefact:
-    """Save and load a fitted scikit-learn model the way scikit-learn persists them (joblib).
-    Unpickling runs code: load only model directories you trust."""
+class SklearnArtefact:
+    """Save and load a fitted model without pickle, so that a model directory cannot run code:
+    the fitted scikit-learn parts (the fields ending in ``_``) in skops's format, whose loader
+    builds only the types it trusts (scikit-learn, numpy, scipy) and refuses any other, and
+    the settings (C, seed, …) as JSON; the class comes from stance_meta.json, never the file.
 
-    FILE = "classifier.joblib"
+    A directory saved before (``classifier.joblib``) loads only with ``trust=True``
+    (``--trust-model``): unpickling runs whatever code the file names."""
+
+    FILE = "classifier.skops"
+    SETTINGS = "classifier.json"
+    PICKLE = "classifier.joblib"
     name: str
 
     def save(self, directory: Path) -> None:
-        import joblib
+        import skops.io
 
-        joblib.dump(self, Path(directory) / self.FILE)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        skops.io.dump({k: v for k, v in values.items() if k.endswith("_")}, Path(directory) / self.FILE)
+        settings = {k: v for k, v in values.items() if isinstance(v, (bool, int, float, str)) and not k.endswith("_")}
+        (Path(directory) / self.SETTINGS).write_text(json.dumps(settings, sort_keys=True) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, **_) -> "JoblibArtefact":
+    def load(cls, directory: Path, trust: bool = False, **_) -> "SklearnArtefact":
+        import skops.io
+        from skops.io.exceptions import UntrustedTypesFoundException
+
+        directory = Path(directory)
+        if not (directory / cls.FILE).exists() and (directory / cls.PICKLE).exists():
+            return cls._load_pickle(directory, trust)
+        try:
+            fitted = skops.io.load(directory / cls.FILE)
+        except UntrustedTypesFoundException as err:
+            raise ValueError(f"{directory / cls.FILE}: holds types a scikit-learn model does not need ({err}); "
+                             "not loaded") from None
+        settings = json.loads((directory / cls.SETTINGS).read_text(encoding="utf-8"))
+        return cls(**settings, **fitted)
+
+    @classmethod
+    def _load_pickle(cls, directory: Path, trust: bool) -> "SklearnArtefact":
+        if not trust:
+            raise ValueError(f"{directory / cls.PICKLE}: a pickle, and unpickling runs any code the file holds; "
+                             "load it only if you trust who wrote it (--trust-model), or retrain (remiss train) "
+                             f"to save it as {cls.FILE}")
         import joblib
 
-        model = joblib.load(Path(directory) / cls.FILE)
+        model = joblib.load(directory / cls.PICKLE)
         if type(model) is not cls:
-            raise ValueError(f"{directory}: {cls.FILE} holds a {type(model).__name__}, not a {cls.__name__}")
+            raise ValueError(f"{directory}: {cls.PICKLE} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
 
@@ -66,7 +97,7 @@ def _tfidf():
     )
 
 
-class LogisticModel(JoblibArtefact):
+class LogisticModel(SklearnArtefact):
     """A class-balanced logistic regression (``model_``) over ``features(pairs)``; ``prepare``
     fits what the features need (a vocabulary) on the training pairs first."""
 

@@ -60,8 +60,10 @@ def model_name(model_dir: Path) -> str:
     return str(read_meta(model_dir)["model"])
 
 
-def load(model_dir: Path, device: str | None = None, batch_size: int = 16) -> Classifier:
+def load(model_dir: Path, device: str | None = None, batch_size: int = 16, trust: bool = False) -> Classifier:
     """The model :func:`fit_and_save` saved in ``model_dir``; ``device`` and ``batch_size``
-    concern the neural models."""
+    concern the neural models. Nothing in the directory runs code unless ``trust``
+    (``--trust-model``) lets a pickle be loaded: a learned baseline saved before skops, or
+    SetFit's head as SetFit itself saves it."""
     cls = model_class(model_name(model_dir))
-    return cls.load(Path(model_dir), device=device, batch_size=batch_size)
+    return cls.load(Path(model_dir), device=device, batch_size=batch_size, trust=trust)

@@ -21,6 +21,10 @@ from .params import TrainParams
 log = logging.getLogger(__name__)
 
 PREFIX = "query: "
+#: SetFit pickles its head (model_head.pkl, which runs code when loaded); we save the
+#: scikit-learn head in skops's format instead (see baselines.SklearnArtefact)
+HEAD_FILE = "model_head.skops"
+PICKLED_HEAD = "model_head.pkl"
 
 
 def _texts(pairs: Sequence[Pair]) -> list[str]:
@@ -80,14 +84,34 @@ class SetFitClassifier:
     def save(self, directory: Path) -> None:
         if self.model_ is None:
             raise RuntimeError("fit the model before saving it")
+        import skops.io
+
         self.model_.save_pretrained(str(directory))
+        (Path(directory) / PICKLED_HEAD).unlink()
+        skops.io.dump(self.model_.model_head, Path(directory) / HEAD_FILE)
 
     def details(self) -> dict:
         return {"backbone": self.params.backbone, "setfit_steps": self.params.setfit_steps,
                 "max_length": self.params.max_length, "train_seconds": self.seconds_}
 
     @classmethod
-    def load(cls, directory: Path, device: str | None = None, **_) -> "SetFitClassifier":
+    def load(cls, directory: Path, device: str | None = None, trust: bool = False, **_) -> "SetFitClassifier":
+        import skops.io
         from setfit import SetFitModel
+        from skops.io.exceptions import UntrustedTypesFoundException
 
-        return cls(model_=SetFitModel.from_pretrained(str(directory), device=device))
+        directory = Path(directory)
+        if (directory / PICKLED_HEAD).exists():
+            if not trust:
+                raise ValueError(f"{directory / PICKLED_HEAD}: a pickle, and unpickling runs any code the file holds; "
+                                 "load it only if you trust who wrote it (--trust-model), or retrain (remiss train)")
+            return cls(model_=SetFitModel.from_pretrained(str(directory), device=device))
+        try:
+            head = skops.io.load(directory / HEAD_FILE)
+        except UntrustedTypesFoundException as err:
+            raise ValueError(f"{directory / HEAD_FILE}: holds types a scikit-learn head does not need ({err}); "
+                             "not loaded") from None
+        # without model_head.pkl SetFit builds a fresh head (and says so at INFO): replaced here
+        model = SetFitModel.from_pretrained(str(directory), device=device)
+        model.model_head = head
+        return cls(model_=model)

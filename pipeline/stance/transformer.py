@@ -263,7 +263,8 @@ class TransformerClassifier:
         return {k: v for k, v in self.model_.meta.items() if k not in generic} if self.model_ else {}
 
     @classmethod
-    def load(cls, directory: Path, device: str | None = None, batch_size: int = 16) -> StanceModel:
+    def load(cls, directory: Path, device: str | None = None, batch_size: int = 16, **_) -> StanceModel:
+        # safetensors weights and JSON tokenizer files: nothing in the directory runs code
         return StanceModel.load(directory, device=device, batch_size=batch_size)
 
 
