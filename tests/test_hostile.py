@@ -439,7 +439,7 @@ class _Payload:
 
 
 @pytest.mark.parametrize("model_name", ["hybrid", "setfit"])
-def test_a_model_folder_with_a_pickle_runs_nothing_without_trust(tmp_path, stance_pairs, model_name):
+def test_a_model_folder_with_a_pickle_runs_nothing_without_trust(tmp_path, stance_pairs, model_name, caplog):
     """#2: joblib.load unpickled a crafted classifier.joblib (it ran os.system); SetFit's
     model_head.pkl is a pickle too. Without --trust-model neither is opened."""
     import joblib
@@ -453,12 +453,19 @@ def test_a_model_folder_with_a_pickle_runs_nothing_without_trust(tmp_path, stanc
     for saved in folder.glob("classifier.*"):
         saved.unlink()
     marker = tmp_path / "pwned"
-    joblib.dump(_Payload(marker), folder / ("classifier.joblib" if model_name == "hybrid" else "model_head.pkl"))
+    pickle = folder / ("classifier.joblib" if model_name == "hybrid" else "model_head.pkl")
+    joblib.dump(_Payload(marker), pickle)
     out = tmp_path / "out"
-    assert score_main(_score_args([RESPONSES / GOOD], folder, out, "--workers", "0")) == 2
+    with caplog.at_level(logging.ERROR, logger="remiss"):
+        assert score_main(_score_args([RESPONSES / GOOD], folder, out, "--workers", "0")) == 2
+    assert f"{pickle}: a pickle, and unpickling runs any code the file holds" in caplog.text
+    assert "(--trust-model)" in caplog.text
     assert remiss(["-q", "classify", "--model", str(folder), "--links", str(tmp_path / "none.jsonl"),
                    "--referral", str(REGISTRY)]) == 2
     assert not marker.exists()
+    if model_name == "hybrid":  # trusted, the pickle is opened: and runs
+        assert score_main(_score_args([RESPONSES / GOOD], folder, out, "--workers", "0", "--trust-model")) == 2
+        assert marker.read_text() == "ran"
 
 
 def test_a_skops_file_with_foreign_types_is_refused(tmp_path, stance_pairs, caplog):
