@@ -122,7 +122,7 @@ def test_limits_come_from_params_yaml(tmp_path):
 
 def test_outline_and_note_dedupe_are_linear():
     """#3: _drop_outline joined every kept line again for each tab-indented line, _dedupe_notes
-    compared each URL with every kept note: 20,000 lines took tens of seconds."""
+    compared each URL with every kept note: 20,000 of each took 8 s and 36 s."""
     lines = [f"Rubrik nummer {n} om förslaget" for n in range(20_000)]
     started = time.perf_counter()
     kept = _drop_outline(lines, ["\t" + line for line in lines])
