@@ -40,10 +40,13 @@ def training_pairs(rows: Sequence[AuthoredRow], negatives: int = 1, seed: int = 
 
 
 def train_cross_encoder(rows: Sequence[AuthoredRow], backbone: str, out_dir: Path, epochs: int = 1,
-                        batch_size: int = 16, max_length: int = 96, freeze_layers: int = 8, seed: int = 13) -> Path:
+                        batch_size: int = 16, max_length: int = 96, freeze_layers: int = 8,
+                        learning_rate: float = 3e-4, seed: int = 13) -> Path:
     """Fine-tune ``backbone`` (a local model folder) as a cross-encoder, its embeddings and
     ``freeze_layers`` lowest layers frozen (as the stance transformer: on a CPU the lower
-    layers are most of the cost); saved with ``save_pretrained`` to ``out_dir``."""
+    layers are most of the cost; with most weights frozen and a fresh head, the learning rate
+    is the stance transformer's 3e-4, not the 2e-5 of full fine-tuning); saved with
+    ``save_pretrained`` to ``out_dir``."""
     import torch
     from sentence_transformers import InputExample
     from sentence_transformers.cross_encoder import CrossEncoder
@@ -56,7 +59,8 @@ def train_cross_encoder(rows: Sequence[AuthoredRow], backbone: str, out_dir: Pat
     freeze(model.model, embeddings=True, layers=min(freeze_layers, len(model.model.base_model.encoder.layer) - 1))
     examples = [InputExample(texts=[passage, target], label=label) for passage, target, label in training_pairs(rows)]
     loader = DataLoader(examples, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    model.fit(train_dataloader=loader, epochs=epochs, warmup_steps=len(loader) // 10, show_progress_bar=False)
+    model.fit(train_dataloader=loader, epochs=epochs, warmup_steps=len(loader) // 10,
+              optimizer_params={"lr": learning_rate}, show_progress_bar=False)
     model.save_pretrained(str(out_dir))
     return Path(out_dir)
 
@@ -71,8 +75,12 @@ class CrossEncoderRanker:
     def fit(self, targets: Sequence[Target], corpus: Sequence[str] = ()) -> "CrossEncoderRanker":
         from sentence_transformers.cross_encoder import CrossEncoder
 
+        if getattr(self, "targets_", None) != tuple(targets):
+            # logits per text, for these targets: a text is scored once however often it is ranked
+            self.logits_: dict[str, np.ndarray] = {}
         self.targets_ = tuple(targets)
-        self.model_ = CrossEncoder(str(self.model_dir), local_files_only=True, device="cpu")
+        if not hasattr(self, "model_"):
+            self.model_ = CrossEncoder(str(self.model_dir), local_files_only=True, device="cpu")
         return self
 
     def relative_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -81,8 +89,11 @@ class CrossEncoderRanker:
         if not texts:
             return np.zeros((0, len(self.targets_)))
         documents = [target_text(t) for t in self.targets_]
-        pairs = [(text, document) for text in texts for document in documents]
-        # raw logits in float64: a sigmoid would squeeze them before they are standardised
-        logits = np.asarray(self.model_.predict(pairs, batch_size=self.batch_size, show_progress_bar=False,
-                                                activation_fn=Identity()), dtype=np.float64)
-        return standardise(logits.reshape(len(texts), len(documents)))
+        new = sorted(set(texts) - set(self.logits_))
+        if new:
+            pairs = [(text, document) for text in new for document in documents]
+            # raw logits in float64: a sigmoid would squeeze them before they are standardised
+            logits = np.asarray(self.model_.predict(pairs, batch_size=self.batch_size, show_progress_bar=False,
+                                                    activation_fn=Identity()), dtype=np.float64)
+            self.logits_.update(zip(new, logits.reshape(len(new), len(documents))))
+        return standardise(np.stack([self.logits_[text] for text in texts]))
