@@ -216,28 +216,32 @@ for _ in prepared([3600.0] * 4, time.sleep, workers=2):
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_workers_leave_when_the_run_is_killed(sig):
-    """#6: after kill -9 or SIGTERM of `remiss score`, its spawn workers waited forever."""
+def test_workers_leave_when_the_run_is_killed():
+    """#6: after kill -9 or SIGTERM of `remiss score`, its spawn workers waited forever. Two
+    runs at once, one for each signal."""
     import psutil
 
-    run = subprocess.Popen([sys.executable, "-c", POOL], cwd=ROOT, start_new_session=True)
-    workers: list[int] = []
+    runs = {sig: subprocess.Popen([sys.executable, "-c", POOL], cwd=ROOT, start_new_session=True)
+            for sig in (signal.SIGKILL, signal.SIGTERM)}
+    workers: dict[int, list[int]] = {}
     try:
         deadline = time.monotonic() + 60
-        # the pool's two workers (spawn also starts a resource tracker)
-        while len(workers := [p.pid for p in psutil.Process(run.pid).children()
-                              if "spawn_main" in " ".join(p.cmdline())]) < 2 and time.monotonic() < deadline:
+        # each pool's two workers (spawn also starts a resource tracker)
+        while min(len(w) for w in workers.values() or [[]]) < 2 and time.monotonic() < deadline:
+            workers = {sig: [p.pid for p in psutil.Process(run.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+                       for sig, run in runs.items()}
             time.sleep(0.1)
-        assert len(workers) == 2, "the run never started its workers"
+        assert all(len(w) == 2 for w in workers.values()), "a run never started its workers"
         time.sleep(1)  # they are up and waiting on their jobs
-        os.kill(run.pid, sig)
-        run.wait(timeout=30)
-        _, alive = psutil.wait_procs([psutil.Process(p) for p in workers if psutil.pid_exists(p)], timeout=15)
+        for sig, run in runs.items():
+            os.kill(run.pid, sig)
+            run.wait(timeout=30)
+        pids = [pid for w in workers.values() for pid in w if psutil.pid_exists(pid)]
+        _, alive = psutil.wait_procs([psutil.Process(pid) for pid in pids], timeout=15)
         assert not alive, f"workers still running after the main process died: {[p.pid for p in alive]}"
     finally:
-        for pid in [run.pid, *workers]:  # orphans are no longer the run's children
-            try:
+        for pid in [*(run.pid for run in runs.values()), *(pid for w in workers.values() for pid in w)]:
+            try:  # orphans are no longer the run's children
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
@@ -343,10 +347,11 @@ def test_two_processes_appending_to_one_log_lose_nothing(tmp_path):
     torn tail). bench/hostile.py runs this at 2 × 2,000."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    assert appends(300, tmp_path / "a") == {"processes": 2, "appends_each": 300, "lost": 0, "bad_lines": 0,
+    assert appends(200, tmp_path / "a") == {"processes": 2, "appends_each": 200, "lost": 0, "bad_lines": 0,
                                             "seconds": pytest.approx(0, abs=120)}
-    # a torn tail, then two appends at once, 60 times: the long note widens the race's window
-    assert torn_race(60, tmp_path / "b", note="x" * 100_000)["lost"] == 0
+    # a torn tail, then two appends at once, 40 times: the long note widens the race's window
+    # (unlocked, 11 of 100 such appends were lost)
+    assert torn_race(40, tmp_path / "b", note="x" * 100_000)["lost"] == 0
 
 
 def _writer(path: Path, first: int, note: str, report: int) -> None:
@@ -380,7 +385,7 @@ def _round(path: Path, kills: list[float], note: str, first: int) -> set[int]:
     return returned
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rounds=st.lists(st.tuples(st.floats(0, 0.15), st.floats(0, 0.15)), min_size=1, max_size=3),
        note_chars=st.sampled_from([0, 2_000, 300_000]), torn_start=st.booleans())
 def test_any_interleaving_of_appends_and_kills_loses_no_returned_append(tmp_path_factory, rounds, note_chars,
