@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: setup repro test bench browser
+.PHONY: setup repro test bench browser ocr
 setup: $(VENV)/.installed
 
 # torch first and pinned: an unpinned torch pulls several GB of CUDA packages
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-repro: setup
+repro: setup ocr
 	dvc repro
 
 # the report test screenshots the HTML in headless Chromium; install it where we may (root + apt)
@@ -26,7 +26,13 @@ browser:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
 	  echo "chromium not installed: the browser tests will be skipped"
 
-test: setup browser
+# scanned PDFs are read by Tesseract with its Swedish model (issue 16); install them where we may
+ocr:
+	@tesseract --list-langs 2>/dev/null | grep -qx swe || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-swe >/dev/null; } || \
+	  echo "tesseract-ocr and tesseract-ocr-swe not installed: scanned PDF pages cannot be read, the OCR tests will be skipped"
+
+test: setup browser ocr
 	pytest -q
 
 # benchmarks write bench/results/*.json. The transformer's (inference, training, int8) need a

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from .ingest import READERS, IngestError, IngestLimits, find_responses, ingest_file
+from .ingest import OCR_MODES, READERS, IngestError, IngestLimits, find_responses, ingest_file, ocr_warnings
 from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_jsonl
@@ -36,10 +36,17 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
                    help="one line per file that could not be read")
     p.add_argument("--strict", action="store_true", help="exit 1 if any file could not be read")
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'ingest' section (per-file limits)")
+    ocr_arg(p)
+
+
+def ocr_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ocr", choices=OCR_MODES, default=None,
+                   help="PDF pages read by Tesseract: auto (pages with an image and no usable text layer), always, "
+                        "never (default: params.yaml ingest.ocr, else auto)")
 
 
 def ingest_cmd(args: argparse.Namespace) -> int:
-    limits = load_section(args.params, "ingest", IngestLimits)
+    limits = load_section(args.params, "ingest", IngestLimits, ocr=args.ocr)
     documents: list[Document] = []
     files, skipped = find_responses(args.responses)
     for entry in skipped:
@@ -47,7 +54,10 @@ def ingest_cmd(args: argparse.Namespace) -> int:
     errors = [{"file": entry.file, "error": entry.problem} for entry in skipped]
     for path in files:
         try:
-            documents.append(ingest_file(path, limits))
+            documents.append(document := ingest_file(path, limits))
+            for warning in ocr_warnings(document, limits):
+                log.warning("%s: %s", path, warning)
+                errors.append({"file": str(path), "level": "warning", "error": warning})
         except IngestError as err:
             log.warning("skipped %s", err)
             errors.append({"file": err.path, "error": err.problem})

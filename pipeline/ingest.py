@@ -28,6 +28,9 @@ class IngestError(Exception):
         super().__init__(f"{path}: {problem}")
 
 
+OCR_MODES = ("auto", "always", "never")
+
+
 @dataclass(frozen=True)
 class IngestLimits:
     """params.yaml ``ingest:``: the most one file may hold. Beyond them a file is refused
@@ -42,6 +45,17 @@ class IngestLimits:
     max_chars: int = 1_000_000
     max_paragraphs: int = 20_000
     max_paragraph_chars: int = 20_000
+    #: PDF pages recognised with Tesseract: "auto" those that hold an image and no usable
+    #: text layer, "always" every page, "never" none (an image-only PDF is then an error)
+    ocr: str = "auto"
+    #: the resolution pages are rendered at for OCR (bench/results/ocr.json: CER and s/page)
+    ocr_dpi: int = 200
+    #: a recognised page below this mean word confidence (Tesseract's 0-100) is a warning
+    ocr_min_confidence: float = 70.0
+
+    def __post_init__(self) -> None:
+        if self.ocr not in OCR_MODES:
+            raise ValueError(f"ingest.ocr must be one of {', '.join(OCR_MODES)}, not {self.ocr!r}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,9 @@ class RawPages:
     #: "lines": the text breaks every printed line (PDF text layers, PDF-to-text exports);
     #: "paragraphs": one line per paragraph (DOCX).
     layout: str = "lines"
+    #: the pages (1-based) recognised by OCR, and each one's mean word confidence (0-100)
+    ocr_pages: tuple[int, ...] = ()
+    ocr_confidence: tuple[float, ...] = ()
 
 
 Reader = Callable[[Path, "IngestLimits"], RawPages]
@@ -96,17 +113,92 @@ def read_pdf(path: Path, limits: IngestLimits) -> RawPages:
             raise IngestError(path, "encrypted PDF: it needs a password to open; save an unprotected copy") from err
         raise IngestError(path, f"not a readable PDF ({problem}); the file is corrupt or not a PDF") from err
     try:
-        pages = [page.get_textpage().get_text_range() for page in pdf]
+        pages, recognised = [], {}
+        for number, page in enumerate(pdf, 1):
+            layer = _text_layer(page)
+            if _needs_ocr(page, layer, limits.ocr):
+                layer, recognised[number] = recognise(path, number, page, limits.ocr_dpi)
+            pages.append(layer)
     finally:
         pdf.close()
+    if pages and not any(p.strip() for p in pages):
+        if limits.ocr == "never":
+            raise IngestError(path, f"no text layer on any of its {len(pages)} pages (a scanned image?); run OCR first")
+        raise IngestError(path, f"no text on any of its {len(pages)} pages, neither a text layer nor recognised "
+                                "by OCR (blank pages?)")
+    return RawPages(pages, ocr_pages=tuple(recognised), ocr_confidence=tuple(recognised.values()))
+
+
+def _text_layer(page) -> str:
     # pdfium ends lines with CRLF (a lone CR in some producers) and marks a hyphen at a line
     # end with U+FFFE joined to the next line; give the hyphen its line end back so that the
     # one dehyphenation rule decides ("instäm-|mer" joins, "hälso-|och" stays)
-    pages = [p.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "-\n").replace("\xad", "-\n")
-             for p in pages]
-    if pages and not any(p.strip() for p in pages):
-        raise IngestError(path, f"no text layer on any of its {len(pages)} pages (a scanned image?); run OCR first")
-    return RawPages(pages)
+    text = page.get_textpage().get_text_range()
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "-\n").replace("\xad", "-\n")
+
+
+LETTER = re.compile(r"[^\W\d_]")
+#: a text layer with fewer letters, or mostly other characters, is not used (a scan's page
+#: number, or the glyph soup of a broken font encoding)
+MIN_LAYER_LETTERS = 8
+MIN_LETTER_SHARE = 0.5
+
+
+def usable_layer(text: str) -> bool:
+    letters = len(LETTER.findall(text))
+    visible = len("".join(text.split()))
+    return letters >= MIN_LAYER_LETTERS and letters >= MIN_LETTER_SHARE * visible
+
+
+def _needs_ocr(page, layer: str, mode: str) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    if mode != "auto":
+        return mode == "always"
+    # a page without an image has nothing to recognise (a blank or a short signature page)
+    has_image = next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2), None) is not None
+    return has_image and not usable_layer(layer)
+
+
+def recognise(path: Path, number: int, page, dpi: int) -> tuple[str, float]:
+    """Page ``number`` rendered at ``dpi`` and read by Tesseract's Swedish model: its text
+    (one line per recognised line) and mean word confidence."""
+    import pytesseract
+
+    image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+    try:
+        data = pytesseract.image_to_data(image, lang="swe", output_type=pytesseract.Output.DICT)
+    except pytesseract.TesseractNotFoundError as err:
+        raise IngestError(path, f"page {number} needs OCR, but Tesseract is not installed (no 'tesseract' on "
+                                "PATH): install tesseract-ocr and tesseract-ocr-swe (make ocr), or use "
+                                "--ocr never") from err
+    except pytesseract.TesseractError as err:
+        raise IngestError(path, f"page {number}: Tesseract failed ({err.message.strip() or err.status}); "
+                                "is its Swedish model installed (tesseract-ocr-swe)?") from err
+    return _ocr_text(data), _mean_confidence(data)
+
+
+def _ocr_text(data: dict) -> str:
+    # one line per recognised line, as a PDF text layer has them; no blank lines between
+    # Tesseract's paragraphs: it breaks paragraphs inside sentences (measured on the seeds), and
+    # segment finds paragraphs in line-broken text as it does for text layers
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    for word, block, par, line in zip(data["text"], data["block_num"], data["par_num"], data["line_num"]):
+        if word.strip():
+            lines.setdefault((block, par, line), []).append(word.strip())
+    return "\n".join(" ".join(words) for words in lines.values())
+
+
+def _mean_confidence(data: dict) -> float:
+    scores = [float(c) for word, c in zip(data["text"], data["conf"]) if word.strip() and float(c) >= 0]
+    return round(sum(scores) / len(scores), 1) if scores else 0.0
+
+
+def ocr_warnings(document: Document, limits: IngestLimits) -> list[str]:
+    """A warning for each recognised page whose mean confidence is below ingest.ocr_min_confidence."""
+    return [f"page {page} recognised by OCR with mean confidence {conf:.1f} (below ingest.ocr_min_confidence "
+            f"{limits.ocr_min_confidence:g}): its text may be wrong"
+            for page, conf in zip(document.ocr_pages, document.ocr_confidence) if conf < limits.ocr_min_confidence]
 
 
 WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -182,10 +274,13 @@ PAGE_NUMBER = re.compile(r"^(?:sid(?:a|an)?\.?\s*)?\d{1,3}(?:\s*(?:\(\d{1,3}\)|a
 URL = re.compile(r"(?:https?://|www\.)\S+")
 FOOTNOTE = re.compile(r"^(\d{1,2})\s+(?=\S)")
 LINE_END_HYPHEN = re.compile(r"(\w)-$")
+#: a page number as OCR reads it: digits and brackets, one misread ("1 (2)" as "112)", "2 {2)")
+OCR_PAGE_NUMBER = re.compile(r"^(?:sid(?:a|an)?\.?\s*)?(?=.*\d)[\d()\[\]{}|/ ]{1,9}$", re.I)
 
 
-def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
-    """Drop page numbers and lines repeated at the top or bottom of most pages."""
+def _strip_furniture(pages: list[list[str]], recognised: frozenset[int] = frozenset()) -> list[list[str]]:
+    """Drop page numbers and lines repeated at the top or bottom of most pages; on the pages
+    ``recognised`` by OCR (0-based), page numbers as OCR misreads them too."""
     edges = Counter()
     for lines in pages:
         content = [line for line in lines if line]
@@ -193,12 +288,13 @@ def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
             edges[line] += 1
     repeated = {line for line, n in edges.items() if n >= 2 and n >= (len(pages) + 1) // 2}
     cleaned = []
-    for lines in pages:
+    for n, lines in enumerate(pages):
         content_idx = [i for i, line in enumerate(lines) if line]
         edge_idx = set(content_idx[:2] + content_idx[-2:])
+        number = OCR_PAGE_NUMBER if n in recognised else PAGE_NUMBER
         cleaned.append(
             [line for i, line in enumerate(lines)
-             if not (line in repeated or (i in edge_idx and PAGE_NUMBER.match(line)))]
+             if not (line in repeated or (i in edge_idx and number.match(line)))]
         )
     return cleaned
 
@@ -322,7 +418,7 @@ def clean(doc: str, source: str, raw: RawPages, sha256: str) -> Document:
         raw_lines = page.split("\n")
         lines = [" ".join(line.split()) for line in raw_lines]
         pages.append(_drop_outline(lines, raw_lines))
-    pages = _strip_furniture(pages)
+    pages = _strip_furniture(pages, frozenset(number - 1 for number in raw.ocr_pages))
     body_pages, notes = [], []
     for lines in pages:
         body, page_notes = _split_notes(lines)
@@ -346,7 +442,8 @@ def clean(doc: str, source: str, raw: RawPages, sha256: str) -> Document:
     if notes:
         text += "\n\n" + "\n".join(notes)
     return Document(doc=doc, source=source, text=text, body_end=body_end, sha256=sha256,
-                    pages=len(raw.pages), layout=raw.layout)
+                    pages=len(raw.pages), layout=raw.layout, ocr_pages=raw.ocr_pages,
+                    ocr_confidence=raw.ocr_confidence)
 
 
 def ingest_file(path: Path, limits: IngestLimits = IngestLimits()) -> Document:

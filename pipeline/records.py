@@ -36,6 +36,12 @@ class Document:
     pages: int = 1
     #: "lines" when every printed line is broken (PDF), "paragraphs" when one line is one paragraph (DOCX)
     layout: str = "lines"
+    #: the pages (1-based) read by OCR and each one's mean Tesseract word confidence (0-100);
+    #: left out of the JSON when empty, so that text inputs are written as before
+    ocr_pages: tuple[int, ...] = ()
+    ocr_confidence: tuple[float, ...] = ()
+
+    OMIT_WHEN_EMPTY = ("ocr_pages", "ocr_confidence")
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def to_json(record) -> str:
     data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
+    for name in getattr(record, "OMIT_WHEN_EMPTY", ()):
+        if not data[name]:
+            del data[name]
     return json.dumps(data, ensure_ascii=False, sort_keys=False)
 
 

@@ -42,7 +42,7 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 from .aggregate import aggregate
 from .classify import classify
-from .ingest import IngestError, IngestLimits, find_responses, ingest_file
+from .ingest import OCR_MODES, IngestError, IngestLimits, find_responses, ingest_file, ocr_warnings
 from .link import LinkParams, link
 from .params import load_section
 from .records import Cell, Link, Paragraph, Prediction, atomic_write_text, file_sha256, hash_file, write_jsonl
@@ -207,10 +207,12 @@ def prepare(job: Job, settings: Settings) -> Prepared | Problem:
         document = dataclasses.replace(ingest_file(job.path, settings.limits), doc=job.doc)
         if document.pages > settings.max_pages:  # a .txt with form feeds
             raise IngestError(job.path, too_long(document.pages, settings.max_pages))
-        warning = language_warning(document.text[: document.body_end])
+        warnings = ocr_warnings(document, settings.limits)
+        if warning := language_warning(document.text[: document.body_end]):
+            warnings.append(warning)
         paragraphs = segment(document)
         links = link(paragraphs, settings.referral, settings.link)
-        return Prepared(paragraphs, links, [warning] if warning else [])
+        return Prepared(paragraphs, links, warnings)
     except IngestError as err:
         return Problem(str(job.path), "error", err.problem)
     except Exception as err:  # a pathological file must not end a run of hundreds: report it, go on
@@ -339,7 +341,7 @@ def fingerprint(model_dir: Path, inference: Inference, settings: Settings, refer
     digest.update(Path(referral_path).read_bytes())
     digest.update(json.dumps({
         "device": inference.device, "precision": inference.precision, "batch_size": inference.batch_size,
-        "link": dataclasses.asdict(settings.link), "torch": torch.__version__, "transformers": transformers.__version__,
+        "link": dataclasses.asdict(settings.link), "ingest": dataclasses.asdict(settings.limits), "torch": torch.__version__, "transformers": transformers.__version__,
     }, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -602,13 +604,16 @@ def score_args(p: argparse.ArgumentParser) -> None:
                    help=f"processes that read, segment and link files (0: in this process; default {default_workers()})")
     p.add_argument("--max-pages", type=_positive, default=DEFAULT_MAX_PAGES,
                    help="longer files are refused (reported in errors.jsonl)")
+    p.add_argument("--ocr", choices=OCR_MODES, default=None,
+                   help="PDF pages read by Tesseract: auto (pages with an image and no usable text layer), always, "
+                        "never (default: params.yaml ingest.ocr, else auto)")
 
 
 def score_cmd(args: argparse.Namespace) -> int:
     options = Options(model=args.model, device=args.device, batch_size=args.batch_size, workers=args.workers,
                       max_pages=args.max_pages, cpu_path=args.cpu_path, trust_model=args.trust_model,
                       link=load_section(args.params, "link", LinkParams, semantic=args.semantic),
-                      limits=load_section(args.params, "ingest", IngestLimits),
+                      limits=load_section(args.params, "ingest", IngestLimits, ocr=args.ocr),
                       progress=log.isEnabledFor(logging.INFO))
     summary = score(args.responses, args.referral, args.out, options)
     for problem in sorted(summary.problems, key=lambda p: (p.file, p.level)):
