@@ -142,3 +142,12 @@ def test_usable_layer(layer, usable):
 def test_an_unknown_ocr_mode_is_refused():
     with pytest.raises(ValueError, match="ingest.ocr must be one of auto, always, never"):
         IngestLimits(ocr="sometimes")
+
+
+def test_ocr_text_gives_back_bullets_and_section_signs():
+    from pipeline.ingest import _ocr_text
+
+    words = ["+»", "Avtalen", "stärks.", "16", "kap.", "1", "$", "HSL."]
+    lines = [1, 1, 1, 2, 2, 2, 2, 2]
+    data = {"text": words, "block_num": [1] * 8, "par_num": [1] * 8, "line_num": lines}
+    assert _ocr_text(data) == "• Avtalen stärks.\n16 kap. 1 § HSL."
