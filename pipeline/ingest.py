@@ -125,8 +125,8 @@ def read_pdf(path: Path, limits: IngestLimits) -> RawPages:
         if limits.ocr == "never":
             raise IngestError(path, f"no text layer on any of its {len(pages)} pages (a scanned image?); run OCR first")
         if not recognised:
-            raise IngestError(path, f"no text layer on any of its {len(pages)} pages, and no image on them to "
-                                    "recognise (drawn marks only?)")
+            raise IngestError(path, f"no text layer on any of its {len(pages)} pages, and no image on them for "
+                                    "OCR to recognise (drawn marks only?)")
         raise IngestError(path, f"no text on any of its {len(pages)} pages: no text layer, and OCR recognised "
                                 "none (blank scans?)")
     return RawPages(pages, ocr_pages=tuple(recognised), ocr_confidence=tuple(recognised.values()))
