@@ -167,7 +167,6 @@ def recognise(path: Path, number: int, page, dpi: int) -> tuple[str, float]:
     """Page ``number`` rendered at ``dpi`` and read by Tesseract's Swedish model: its text
     (one line per recognised line) and mean word confidence."""
     import pytesseract
-
     from PIL import ImageFilter
 
     # a median filter takes out a scan's isolated specks, which Tesseract reads as dots and colons
