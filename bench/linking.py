@@ -29,7 +29,7 @@ from pipeline.evaluate import document_metrics
 from pipeline.gold import load_document_cells, load_statements, norm
 from pipeline.ingest import ingest_file
 from pipeline.link import LinkParams, link
-from pipeline.link.numberfree import without_quote_numbers, without_section_numbers
+from pipeline.link.numberfree import titles_only, without_quote_numbers, without_section_numbers
 from pipeline.link.quality import link_quality
 from pipeline.link.ranking import FusedRanker, default_ranker
 from pipeline.link.rerank import CrossEncoderRanker, train_cross_encoder
@@ -46,11 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "linking.json"
 SUMMARY = ROOT / "corpus/referral/sou-2024-72-sammanfattning.md"
 SWEEP = (1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
-
-
-def titles_only(referral: Referral) -> Referral:
-    return dataclasses.replace(referral, targets=tuple(
-        dataclasses.replace(t, aliases=(), alt_titles=()) for t in referral.targets))
 
 
 def measure(paragraphs, statements, referral, params, ranker=None) -> dict:

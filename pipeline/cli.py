@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from .ingest import OCR_MODES, READERS, IngestError, IngestLimits, find_responses, ingest_file, ocr_warnings
+from .ingest import OCR_MODES, IngestError, IngestLimits, find_responses, ingest_file, ocr_warnings
 from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_jsonl
@@ -125,8 +125,9 @@ def registry_cmd(args: argparse.Namespace) -> int:
             log.warning("skipped %s", err)
     report = ""
     if args.report:
-        report = ingest_file(args.report).text if args.report.suffix.lower() in READERS and \
-            args.report.suffix.lower() != ".txt" else args.report.read_text(encoding="utf-8")
+        # a PDF or DOCX through its reader; text and Markdown as they are (headings and all)
+        binary = args.report.suffix.lower() in (".pdf", ".docx")
+        report = ingest_file(args.report).text if binary else args.report.read_text(encoding="utf-8")
     registry = draft_registry(paragraphs, report, str(args.report or ""), args.id, args.title)
     atomic_write_text(args.out, draft_yaml(registry))
     load_referral(args.out)  # the draft is a valid registry

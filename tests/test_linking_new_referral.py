@@ -3,14 +3,14 @@ section number, and a registry of the targets' titles and summaries only (no ali
 were written after reading the seeds). The closest stand-in for a new referral we have."""
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest
 
 from pipeline.embed import Encoder
 from pipeline.link import LinkParams, link
-from pipeline.link.numberfree import remove_section_numbers, without_quote_numbers, without_section_numbers
+from pipeline.link.numberfree import (remove_section_numbers, titles_only, without_quote_numbers,
+                                      without_section_numbers)
 from pipeline.link.quality import link_quality
 from pipeline.link.ranking import reachable_z, standardise
 from pipeline.records import Paragraph, Target
@@ -61,12 +61,6 @@ def test_the_seeds_lose_every_section_number_and_nothing_else(documents):
     assert "16 kap. 1 §" in after.text and "SOU 2024:9" in after.text
 
 
-def bare(referral: Referral) -> Referral:
-    """The registry a user has before reading any response: titles and summaries."""
-    return dataclasses.replace(referral, targets=tuple(
-        dataclasses.replace(t, aliases=(), alt_titles=()) for t in referral.targets))
-
-
 @pytest.fixture(scope="module")
 def numberfree(documents, statements):
     paragraphs = [p for d in documents for p in segment(without_section_numbers(d))]
@@ -75,7 +69,7 @@ def numberfree(documents, statements):
 
 def test_number_free_seeds_with_a_titles_only_registry(numberfree, referral):
     paragraphs, statements = numberfree
-    quality = link_quality(statements, paragraphs, link(paragraphs, bare(referral), LinkParams()))
+    quality = link_quality(statements, paragraphs, link(paragraphs, titles_only(referral), LinkParams()))
     assert quality.recall >= 0.85, quality.missed
     assert quality.precision >= 0.80, quality.wrong
 
@@ -88,7 +82,7 @@ def test_number_free_seeds_with_the_full_registry(numberfree, referral):
 
 def test_ranking_is_what_carries_the_number_free_seeds(numberfree, referral):
     paragraphs, statements = numberfree
-    rules_only = link_quality(statements, paragraphs, link(paragraphs, bare(referral), LinkParams(semantic=False)))
+    rules_only = link_quality(statements, paragraphs, link(paragraphs, titles_only(referral), LinkParams(semantic=False)))
     assert rules_only.recall < 0.5  # without ranking most statements go unlinked
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 
 from ..records import Document, Statement
+from ..registry import Referral
 
 #: a dotted section number, not part of a date, a decimal, a diary number or a law reference
 _DOTTED = r"(?<![\w.:/-])(?<!kl\.\s)(?<!klockan\s)\d{1,2}(?:\.\d{1,2}){1,3}(?![\w:/-]|\.\d)"
@@ -50,3 +51,9 @@ def without_section_numbers(document: Document) -> Document:
 def without_quote_numbers(statement: Statement) -> Statement:
     """A gold statement on the number-free response: its quote transformed the same way."""
     return replace(statement, quote=remove_section_numbers(statement.quote))
+
+
+def titles_only(referral: Referral) -> Referral:
+    """The registry a user has before reading any response: titles and summaries, none of the
+    aliases (the seed registry's were written after reading the seeds)."""
+    return replace(referral, targets=tuple(replace(t, aliases=(), alt_titles=()) for t in referral.targets))

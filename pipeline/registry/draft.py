@@ -16,7 +16,6 @@ A ``helhet`` target (the report as a whole) is always drafted first.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -175,13 +174,3 @@ def draft_yaml(registry: dict) -> str:
               "# and kinds (forslag, bedomning, avsnitt, helhet), add aliases; then link with it.\n")
     return header + yaml.safe_dump(registry, allow_unicode=True, sort_keys=False, width=100)
 
-
-def cited_ids(paragraphs: Sequence[Paragraph]) -> dict[str, set[str]]:
-    """Every section number each response cites (headings included): what a draft must cover."""
-    from ..link.rules import cited_numbers
-
-    cited: dict[str, set[str]] = defaultdict(set)
-    for paragraph in paragraphs:
-        for _, number in cited_numbers(paragraph.text):
-            cited[paragraph.doc].add(number)
-    return dict(cited)
