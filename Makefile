@@ -14,17 +14,18 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $@
 
 repro: setup ocr
 	dvc repro
 
-# the report test screenshots the HTML in headless Chromium; install it where we may (root + apt)
+# the report test screenshots the HTML in headless Chromium and the annotator app's test drives it
+# through chromedriver; install both where we may (root + apt)
 browser:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
-	  echo "chromium not installed: the browser tests will be skipped"
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
+	  echo "chromium or chromium-driver not installed: the browser tests will be skipped"
 
 # scanned PDFs are read by Tesseract with its Swedish model (issue 16); install them where we may
 ocr:
