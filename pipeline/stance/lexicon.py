@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..records import LABELS, Target
-from .data import Pair, StancePrediction, check_labels, one_hot
+from .data import Pair, StancePrediction, check_fitted, check_labels, one_hot
 
 # --------------------------------------------------------------------------- lexicon
 
@@ -151,7 +151,7 @@ class LexiconBaseline:
     cues: tuple[Cue, ...] = CUES
     default: str = "neutral"
     #: (rule, label) → gold label → count, from fit
-    calibration: dict[tuple[str, str], dict[str, int]] | None = field(default=None, repr=False)
+    calibration_: dict[tuple[str, str], dict[str, int]] | None = field(default=None, repr=False)
 
     def fit(self, pairs: Sequence[Pair]) -> "LexiconBaseline":
         labels = check_labels(pairs)
@@ -159,7 +159,7 @@ class LexiconBaseline:
         for pair, gold in zip(pairs, labels):
             row = counts.setdefault(self.decide(pair), dict.fromkeys(LABELS, 0))
             row[gold] += 1
-        self.calibration = counts
+        self.calibration_ = counts
         return self
 
     def decide(self, pair: Pair) -> tuple[str, str]:
@@ -182,9 +182,9 @@ class LexiconBaseline:
         return ("lead-in", _sentence_label(context)) if context else ("default", self.default)
 
     def probabilities(self, rule: str, label: str) -> dict[str, float]:
-        if self.calibration is None:
+        if self.calibration_ is None:
             return one_hot(label)
-        counts = self.calibration.get((rule, label), dict.fromkeys(LABELS, 0))
+        counts = self.calibration_.get((rule, label), dict.fromkeys(LABELS, 0))
         total = sum(counts.values()) + len(LABELS)
         return {name: (counts[name] + 1) / total for name in LABELS}
 
@@ -196,9 +196,8 @@ class LexiconBaseline:
         return out
 
     def save(self, directory: Path) -> None:
-        if self.calibration is None:
-            raise RuntimeError("fit the lexicon before saving it")
-        rows = [{"rule": rule, "label": label, "gold": counts} for (rule, label), counts in sorted(self.calibration.items())]
+        check_fitted(self, "calibration_")
+        rows = [{"rule": rule, "label": label, "gold": counts} for (rule, label), counts in sorted(self.calibration_.items())]
         (Path(directory) / self.FILE).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -210,4 +209,4 @@ class LexiconBaseline:
                            for r in rows}
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{path}: not a lexicon calibration ({type(err).__name__}: {err})") from err
-        return cls(calibration=calibration)
+        return cls(calibration_=calibration)

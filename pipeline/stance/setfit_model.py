@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..records import LABELS
-from .data import Pair, StancePrediction, check_labels, from_probabilities
+from .data import Pair, StancePrediction, check_fitted, check_labels, from_probabilities
 from .params import TrainParams
 
 log = logging.getLogger(__name__)
@@ -74,16 +74,14 @@ class SetFitClassifier:
         return self
 
     def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before predicting")
+        check_fitted(self)
         if not pairs:
             return []
         return from_probabilities(self.model_.model_head.classes_,
                                   self.model_.predict_proba(_texts(pairs), as_numpy=True))
 
     def save(self, directory: Path) -> None:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before saving it")
+        check_fitted(self)
         import skops.io
 
         self.model_.save_pretrained(str(directory))

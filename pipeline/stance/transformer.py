@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence, Union
 
 from ..records import LABELS, directory_in_place
-from .data import Pair, StancePrediction, check_labels
+from .data import Pair, StancePrediction, check_fitted, check_labels
 from .meta import read_meta, write_meta
 from .params import TrainParams
 
@@ -247,13 +247,11 @@ class TransformerClassifier:
         return self
 
     def predict(self, pairs: Sequence[Pair]) -> list[StancePrediction]:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before predicting")
+        check_fitted(self)
         return self.model_.predict(pairs, batch_size=self.batch_size)
 
     def save(self, directory: Path) -> None:
-        if self.model_ is None:
-            raise RuntimeError("fit the model before saving it")
+        check_fitted(self)
         self.model_.model.to("cpu").save_pretrained(directory)
         self.model_.tokenizer.save_pretrained(directory)
 
