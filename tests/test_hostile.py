@@ -27,7 +27,8 @@ from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outl
 from pipeline.records import Cell, Paragraph
 from pipeline.registry import Referral, RegistryError, load_referral
 from pipeline.report import write_reports
-from pipeline.score import CACHE_DIR, LOCK_FILE, main as score_main
+from pipeline.score import main as score_main
+from pipeline.scoring.cache import CACHE_DIR, LOCK_FILE
 from tests.conftest import REGISTRY, RESPONSES, ROOT
 
 NO_SEMANTIC = ["--no-semantic", "--params", "/nonexistent/params.yaml"]
@@ -210,7 +211,7 @@ def test_a_second_run_on_one_out_folder_fails_and_touches_nothing(tmp_path, mode
 #: same pool code) without the model, which would take the test 10 s a run to load
 POOL = """
 import time
-from pipeline.score import prepared
+from pipeline.scoring.engines import prepared
 for _ in prepared([3600.0] * 4, time.sleep, workers=2):
     pass
 """

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.score import DEFAULT_MAX_PAGES, Job, Problem, Settings, load_inference, main, prepare, prepared
+from pipeline.score import main
+from pipeline.scoring.documents import DEFAULT_MAX_PAGES, Job, Problem, Settings, prepare
+from pipeline.scoring.engines import prepared
+from pipeline.scoring.model import load_inference
 from tests.conftest import REGISTRY, RESPONSES, ROOT
 from tests.pdfs import write_pdf
 
