@@ -18,7 +18,7 @@ from typing import Sequence
 from .blanket import BlanketClause, default_stance, find_blanket_clauses
 from .records import Cell, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
-from .speakers import by_doc, document_voices
+from .speakers import by_doc, document_speakers
 from .stance.data import VERDICTS, StancePrediction, combine
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def aggregate_document(doc: str, organisation: str, predictions: Sequence[Predic
         addressed = set(own)
         cells += [Cell(doc=doc, target=t.id, stance=clause.stance, confidence=1.0, source="blanket",
                        speaker=organisation, evidence=[clause.paragraph])
-                  for t in referral.positions() if t.id not in addressed]
+                  for t in referral.proposals_and_assessments() if t.id not in addressed]
     order = {t.id: n for n, t in enumerate(referral.targets)}
     return sorted(cells, key=lambda c: order.get(c.target, len(order))), others
 
@@ -71,7 +71,7 @@ def aggregate(predictions: Sequence[Prediction], paragraphs: Sequence[Paragraph]
         predictions_of[prediction.doc].append(prediction)
     cells, others = [], []
     for doc, doc_paragraphs in by_doc(paragraphs).items():
-        organisation, speakers = document_voices(doc, doc_paragraphs)
+        organisation, speakers = document_speakers(doc, doc_paragraphs)
         doc_cells, doc_others = aggregate_document(doc, organisation, predictions_of[doc], doc_paragraphs,
                                                    referral, speakers)
         cells += doc_cells

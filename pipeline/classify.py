@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
-from .speakers import voices
+from .speakers import speaker_maps
 from .stance.data import Classifier, combine, link_pairs
 from .stance.windows import windows
 
@@ -40,7 +40,7 @@ def classify(links: Sequence[Link], paragraphs: Sequence[Paragraph], referral: R
              model: Classifier) -> list[Prediction]:
     """A stance for every linked (paragraph, target), in link order."""
     links = unique_links(links)
-    _, speakers = voices(paragraphs)
+    _, speakers = speaker_maps(paragraphs)
     pairs = link_pairs(links, paragraphs, referral)
     spans = [windows(pair.paragraph_text, referral.get(pair.target), referral) for pair in pairs]
     flat = [dataclasses.replace(pair, window=pair.paragraph_text[start:end])

@@ -103,16 +103,16 @@ def by_doc(paragraphs: Sequence[Paragraph]) -> dict[str, list[Paragraph]]:
     return grouped
 
 
-def document_voices(doc: str, paragraphs: Sequence[Paragraph]) -> tuple[str, dict[str, str]]:
-    """One response's own voice, and paragraph id → speaker."""
+def document_speakers(doc: str, paragraphs: Sequence[Paragraph]) -> tuple[str, dict[str, str]]:
+    """One response's own organisation, and paragraph id → speaker."""
     organisation = organisation_name(paragraphs, doc)
     return organisation, attribute_speakers(paragraphs, organisation)
 
 
-def voices(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
-    """doc → the organisation's own voice, and (doc, paragraph id) → speaker."""
+def speaker_maps(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """doc → the organisation that answers, and (doc, paragraph id) → speaker."""
     organisations, speakers = {}, {}
     for doc, doc_paragraphs in by_doc(paragraphs).items():
-        organisations[doc], doc_speakers = document_voices(doc, doc_paragraphs)
+        organisations[doc], doc_speakers = document_speakers(doc, doc_paragraphs)
         speakers.update({(doc, pid): speaker for pid, speaker in doc_speakers.items()})
     return organisations, speakers

@@ -7,7 +7,7 @@ import pytest
 from pipeline.aggregate import aggregate, aggregate_document
 from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.records import LABELS, Paragraph, Prediction
-from pipeline.speakers import voices
+from pipeline.speakers import speaker_maps
 from tests.conftest import GOLD
 
 
@@ -17,7 +17,7 @@ def onehot(stance: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def voices_of(paragraphs):
-    return voices(paragraphs)
+    return speaker_maps(paragraphs)
 
 
 def test_oracle_stances_rebuild_the_gold_cells(paragraphs, statements, referral, voices_of):
@@ -80,7 +80,7 @@ def test_blanket_clause_fills_only_unaddressed_positions(referral):
                                   {"p001": "Org", "p002": "Org"})
     by_target = {c.target: c for c in cells}
     assert by_target["5.4"].stance == "oppose" and by_target["5.4"].source == "statement"
-    assert {t.id for t in referral.positions()} == set(by_target)  # avsnitt (2.4, 8) get no default
+    assert {t.id for t in referral.proposals_and_assessments()} == set(by_target)  # avsnitt (2.4, 8) get no default
     assert all(c.source == "blanket" and c.stance == "support" and c.evidence == ["p001"]
                for t, c in by_target.items() if t != "5.4")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.classify import classify, unique_links
-from pipeline.speakers import voices
+from pipeline.speakers import speaker_maps
 from pipeline.records import LABELS
 from pipeline.stance.lexicon import LexiconBaseline
 
@@ -16,7 +16,7 @@ def test_every_unique_link_is_classified_with_its_speaker(corpus_links, paragrap
     for p in predictions:
         assert p.stance in LABELS and sum(p.probs.values()) == pytest.approx(1.0)
         assert p.speaker
-    organisations, _ = voices(paragraphs)
+    organisations, _ = speaker_maps(paragraphs)
     assert organisations["stockholms-stad"] == "Stockholms stad"
     stockholm_54 = {p.speaker for p in predictions if (p.doc, p.target) == ("stockholms-stad", "5.4")}
     assert {"Stockholms stad", "Socialnämnden", "Äldrenämnden"} <= stockholm_54

@@ -8,7 +8,7 @@ from pipeline.registry import RegistryError, load_referral
 def test_bundled_registry(referral):
     assert referral.id == "SOU 2024:72"
     assert {"4.1.1", "5.4", "7.2.6", "8"} <= referral.ids
-    assert all(t.kind != "avsnitt" for t in referral.positions())
+    assert all(t.kind != "avsnitt" for t in referral.proposals_and_assessments())
     assert "Magnetmodellen" in referral.get("7.2.2").aliases
 
 

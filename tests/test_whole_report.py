@@ -34,7 +34,7 @@ def test_the_registry_format_holds_one_whole(tmp_path):
                     "  - {id: '1', title: Ett förslag}\n", encoding="utf-8")
     referral = load_referral(path)
     assert [t.kind for t in referral.targets] == ["helhet", "forslag"]
-    assert [t.id for t in referral.positions()] == ["1"]  # a blanket clause does not cover the whole
+    assert [t.id for t in referral.proposals_and_assessments()] == ["1"]  # a blanket clause does not cover the whole
     path.write_text(path.read_text(encoding="utf-8") + "  - {id: h2, kind: helhet, title: Igen}\n", encoding="utf-8")
     with pytest.raises(RegistryError, match="second 'helhet'"):
         load_referral(path)

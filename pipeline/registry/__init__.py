@@ -71,7 +71,7 @@ class Referral:
     def ids(self) -> frozenset[str]:
         return frozenset(t.id for t in self.targets)
 
-    def positions(self) -> tuple[Target, ...]:
+    def proposals_and_assessments(self) -> tuple[Target, ...]:
         """Proposals and assessments: the targets a blanket clause covers (not plain sections,
         not the report as a whole)."""
         return tuple(t for t in self.targets if t.kind in ("forslag", "bedomning"))
