@@ -17,6 +17,7 @@ from .registry import load_referral
 from .registry.draft import draft_registry, draft_yaml
 from .aggregate import aggregate_args, aggregate_cmd
 from .annotate import add_corrections_args, corrections_cmd
+from .annotate_app import annotate_args, annotate_cmd
 from .classify import classify_args, classify_cmd
 from .evaluate import evaluate_args, evaluate_cmd
 from .report import report_args, report_cmd
@@ -151,6 +152,8 @@ COMMANDS: dict[str, tuple[str, Configure, Command]] = {
     "registry": ("draft a referral's registry of targets for review", _registry_args, registry_cmd),
     "corrections": ("what annotators' corrections change, and their agreement", add_corrections_args,
                     corrections_cmd),
+    "annotate": ("the annotator's screen as an app on localhost (Voilà): review, correct, retrain", annotate_args,
+                 annotate_cmd),
 }
 
 
