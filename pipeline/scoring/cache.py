@@ -23,9 +23,9 @@ CACHE_DIR = ".cache"
 #: OUT/.cache/.lock, held (flock) by the run writing to OUT: a second run on it stops at once
 LOCK_FILE = ".lock"
 #: modules of pipeline/ whose code decides a document's results: a change to any of them invalidates the cache
-STAGE_MODULES = ("ingest", "segment", "sentences", "link", "link.rules", "link.ranking", "link.whole", "embed", "speakers", "blanket", "classify", "aggregate",
-                 "records", "stance.data", "stance.windows", "stance.lexicon", "stance.baselines",
-                 "stance.setfit_model", "stance.transformer", "stance.models")
+STAGE_MODULES = ("ingest", "segment", "sentences", "link", "link.rules", "link.ranking", "link.whole", "embed",
+                 "speakers", "blanket", "classify", "aggregate", "records", "stance.data", "stance.windows",
+                 "stance.lexicon", "stance.baselines", "stance.setfit_model", "stance.transformer", "stance.models")
 
 
 def fingerprint(model_dir: Path, inference: Inference, settings: Settings, referral_path: Path) -> str:
@@ -45,7 +45,8 @@ def fingerprint(model_dir: Path, inference: Inference, settings: Settings, refer
     digest.update(Path(referral_path).read_bytes())
     digest.update(json.dumps({
         "device": inference.device, "precision": inference.precision, "batch_size": inference.batch_size,
-        "link": dataclasses.asdict(settings.link), "ingest": dataclasses.asdict(settings.limits), "torch": torch.__version__, "transformers": transformers.__version__,
+        "link": dataclasses.asdict(settings.link), "ingest": dataclasses.asdict(settings.limits),
+        "torch": torch.__version__, "transformers": transformers.__version__,
     }, sort_keys=True).encode())
     return digest.hexdigest()
 

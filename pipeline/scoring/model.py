@@ -65,7 +65,8 @@ def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int,
     return Inference(model, precision, device, batch_size)
 
 
-def score_document(prepared: Prepared, job: Job, referral: Referral, inference: Inference) -> tuple[Scored | Problem, float]:
+def score_document(prepared: Prepared, job: Job, referral: Referral,
+                   inference: Inference) -> tuple[Scored | Problem, float]:
     """One document's stances and cells, and the seconds it took; a failure (out of GPU memory
     on one huge document) is a Problem naming the file, so the others go on.
 
