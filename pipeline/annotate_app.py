@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -159,7 +160,8 @@ class AnnotatorApp:
                              continuous_update=True).add_class("remiss-keys")
         self.w_speaker_field = W.Text(description="speaker", placeholder="who holds the position")
         self.w_note = W.Text(description="note", placeholder="optional: why (borderline cases)")
-        self.w_new_target = W.Dropdown(description="new target", options=[("(choose)", None)]).add_class("remiss-new-target")
+        self.w_new_target = W.Dropdown(description="new target", options=[("(choose)", None)])
+        self.w_new_target.add_class("remiss-new-target")
         self.w_retarget_stance = W.Dropdown(description="its label",
                                             options=[("(as predicted)", None)] + [(l, l) for l in LABELS])
         self.buttons = {label: W.Button(description=f"{n} {label}") for n, label in enumerate(LABELS, 1)}
@@ -173,8 +175,6 @@ class AnnotatorApp:
         for key, button in self.buttons.items():
             button.on_click(lambda _b, key=key: self.press(str(LABELS.index(key) + 1) if key in LABELS else key))
         self.w_keys.observe(self._on_keys, names="value")
-        import warnings
-
         with warnings.catch_warnings():  # on_submit is deprecated, yet it is the only Enter event a Text has
             warnings.simplefilter("ignore", DeprecationWarning)
             self.w_keys.on_submit(lambda _w: self.press("enter"))
@@ -387,8 +387,10 @@ def annotate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corrections", type=Path, default=Path("labels/corrections"),
                    help="folder of <annotator>.jsonl correction files")
     p.add_argument("--statements", type=Path, default=Path("labels/gold/statements.yaml"), help="gold statements")
-    p.add_argument("--authored", type=Path, default=Path("labels/authored"), help="authored rows a retrained model learns")
-    p.add_argument("--model", type=Path, default=Path("models/stance"), help="the deployed model (its kind is retrained)")
+    p.add_argument("--authored", type=Path, default=Path("labels/authored"),
+                   help="authored rows a retrained model learns from (missing: none)")
+    p.add_argument("--model", type=Path, default=Path("models/stance"),
+                   help="the deployed model (its kind is what r retrains)")
     p.add_argument("--retrain-model", default=None, help="retrain this kind of model instead (e.g. hybrid)")
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'train' section on retraining")
     p.add_argument("--retrain-dir", type=Path, default=Path("models/annotate"), help="where retrained models go")

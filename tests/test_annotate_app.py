@@ -5,6 +5,7 @@ with a learned model (TF-IDF + LR fitted on gold) deployed; it is killed (SIGKIL
 too) mid-session and restarted."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -31,9 +32,13 @@ from tests.test_annotate import DECISION_FIELDS
 from tests.test_report import CHROMIUM
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason=(
-    "Chromium or its driver is not installed: apt-get install -y --no-install-recommends chromium chromium-driver "
-    "(make browser)"))
+pytestmark = [
+    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason=(
+        "Chromium or its driver is not installed: apt-get install -y --no-install-recommends chromium "
+        "chromium-driver (make browser)")),
+    pytest.mark.skipif(importlib.util.find_spec("selenium") is None,
+                       reason="selenium is not installed: pip install -e '.[test]'"),
+]
 #: where the test run leaves a screenshot of one item screen for a reviewer (git-ignored)
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 WAIT = 90  # s: a page's kernel runs the notebook; on 2 busy cores that took up to 15 s
@@ -239,7 +244,8 @@ def test_every_key_in_a_real_browser_and_resume_after_a_killed_server(server, ap
         assert lines(log) == rows
         server.start()
         screen.open(url)
-        assert screen.text("status").startswith(f"anna: {len(rows)} earlier decisions; {len(queue) - 9} items to review")
+        left = len(queue) - 9
+        assert screen.text("status").startswith(f"anna: {len(rows)} earlier decisions; {left} items to review")
         assert shows(screen, queue[9])  # resumed at the first item not yet decided
         assert screen.text("progress").startswith(f"anna · 9 done / {len(queue)} in queue")
         screen.press("2")
