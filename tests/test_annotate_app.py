@@ -32,13 +32,11 @@ from tests.test_annotate import DECISION_FIELDS
 from tests.test_report import CHROMIUM
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-pytestmark = [
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason=(
-        "Chromium or its driver is not installed: apt-get install -y --no-install-recommends chromium "
-        "chromium-driver (make browser)")),
-    pytest.mark.skipif(importlib.util.find_spec("selenium") is None,
-                       reason="selenium is not installed: pip install -e '.[test]'"),
-]
+needs_chromium = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason=(
+    "Chromium or its driver is not installed: apt-get install -y --no-install-recommends chromium chromium-driver "
+    "(make browser)"))
+needs_selenium = pytest.mark.skipif(importlib.util.find_spec("selenium") is None,
+                                    reason="selenium is not installed: pip install -e '.[test]'")
 #: where the test run leaves a screenshot of one item screen for a reviewer (git-ignored)
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 WAIT = 90  # s: a page's kernel runs the notebook; on 2 busy cores that took up to 15 s
@@ -186,6 +184,8 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@needs_chromium
+@needs_selenium
 def test_every_key_in_a_real_browser_and_resume_after_a_killed_server(server, app_data, paragraphs, referral):
     predictions = read_jsonl(app_data.predictions, Prediction)
     queue = build_queue(predictions, paragraphs, referral)  # least certain first, by the deployed model
@@ -257,6 +257,8 @@ def test_every_key_in_a_real_browser_and_resume_after_a_killed_server(server, ap
         screen.close()
 
 
+@needs_chromium
+@needs_selenium
 def test_two_annotators_in_two_browsers_then_retrain_from_the_app(server, app_data, paragraphs, referral,
                                                                     stance_pairs):
     predictions = read_jsonl(app_data.predictions, Prediction)
@@ -308,3 +310,13 @@ def test_two_annotators_in_two_browsers_then_retrain_from_the_app(server, app_da
     finally:
         bo.close()
         cy.close()
+
+
+def test_annotate_refuses_a_bad_name_or_missing_predictions_before_serving(tmp_path, caplog):
+    from pipeline.cli import main
+
+    assert main(["annotate", "--referral", str(REGISTRY), "--annotator", "../anna"]) == 2
+    assert "annotator name '../anna'" in caplog.text
+    missing = tmp_path / "predictions.jsonl"
+    assert main(["annotate", "--referral", str(REGISTRY), "--predictions", str(missing)]) == 2
+    assert f"{missing}: not found" in caplog.text
