@@ -166,16 +166,19 @@ def simulate(inputs: Inputs, order: str, workdir: Path, base: Path, k: int, roun
         if order == RANDOM:
             rng.shuffle(queue)
         version = predictions_version(predictions_path)
-        for item in queue[:k]:
-            # "relabel" to the predicted stance is recorded as "accept", as the notebook's Enter
-            log.append(decide(item, "relabel", ANNOTATOR, stance=inputs.truth[item.key], model_version=version))
-        row["corrected"] = [" ".join(item.key) for item in queue[:k]]
+        # "relabel" to the predicted stance is recorded as "accept", as the notebook's Enter
+        decisions = [decide(item, "relabel", ANNOTATOR, stance=inputs.truth[item.key], model_version=version)
+                     for item in queue[:k]]
+        for decision in decisions:
+            log.append(decision)
+        row["corrected"] = [" ".join(d.key) for d in decisions]
+        row["relabelled"] = sum(d.action == "relabel" for d in decisions)
         model_dir = workdir / f"model-{number + 1}"
         retrain(inputs, corrections, model_dir)
         row["seconds"] = round(time.perf_counter() - started, 1)
         print(f"{workdir.name:12} {row['corrections']:3d} corrections: macro-F1 {row['macro_f1']} "
-              f"(lexicon {row['lexicon_macro_f1']}, start model {row['start_macro_f1']}, n={row['n_evaluated']}), "
-              f"{row['seconds']} s", flush=True)
+              f"(lexicon {row['lexicon_macro_f1']}, start model {row['start_macro_f1']}, n={row['n_evaluated']}); "
+              f"{row['relabelled']}/{len(decisions)} relabelled, {row['seconds']} s", flush=True)
     return out
 
 
