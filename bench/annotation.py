@@ -90,7 +90,7 @@ def key_labels(pairs: list[Pair]) -> dict[Key, str]:
             for key, found in labels.items()}
 
 
-def prepare(workdir: Path, authored: Path = ROOT / "labels" / "authored", model: str | None = None) -> Inputs:
+def prepare(workdir: Path, authored: Path = ROOT / "labels" / "authored") -> Inputs:
     """The seeds segmented as the pipeline segments them, the gold as pairs and keys, and the
     training inputs in ``workdir`` (the paragraphs file and an empty statements file)."""
     referral = load_referral(REGISTRY)
@@ -102,7 +102,7 @@ def prepare(workdir: Path, authored: Path = ROOT / "labels" / "authored", model:
     # `remiss train` reads gold statements from --statements: none, so that the seeds' gold
     # reaches the model only through the corrections the simulated annotator made
     atomic_write_text(workdir / "no-statements.yaml", "{}\n")
-    model = model or deployed_kind()
+    model = deployed_kind()
     train_argv = ["--paragraphs", str(workdir / "paragraphs.jsonl"), "--referral", str(REGISTRY),
                   "--statements", str(workdir / "no-statements.yaml"), "--authored", str(authored),
                   "--params", str(PARAMS), "--models-dir", str(ROOT / "models"), "--model", model]
@@ -112,12 +112,11 @@ def prepare(workdir: Path, authored: Path = ROOT / "labels" / "authored", model:
                   model=model, train_argv=train_argv)
 
 
-def retrain(inputs: Inputs, corrections: Path, out: Path) -> Classifier:
-    """`remiss train --corrections CORRECTIONS --out OUT`, then the model it saved."""
+def retrain(inputs: Inputs, corrections: Path, out: Path) -> None:
+    """`remiss train --corrections CORRECTIONS --out OUT` with the bench's other arguments."""
     parser = argparse.ArgumentParser(prog="remiss train")
     train_args(parser)
     train_cmd(parser.parse_args([*inputs.train_argv, "--corrections", str(corrections), "--out", str(out)]))
-    return load(out)
 
 
 def measure(inputs: Inputs, model: Classifier, start: list[StancePrediction], done: set[Key]) -> dict:
