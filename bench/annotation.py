@@ -9,9 +9,9 @@ annotation_gain.csv (minus the start model's on the same statements).
 The model starts where a user with a new referral starts: the deployed learned model kind
 (params.yaml ``train.model``, "auto" resolved as `remiss train` resolves it) fitted on the
 authored rows alone. Each round the simulated annotator decides the first k items of the
-annotator queue (:func:`pipeline.annotate.build_queue` over the model's predictions on the
+annotator queue (:func:`pipeline.annotation.queue.build_queue` over the model's predictions on the
 gold statements' (paragraph, target) keys) with the gold label, appended through
-:class:`~pipeline.annotate.CorrectionLog` as the notebook appends it; then `remiss train`
+:class:`~pipeline.annotation.log.CorrectionLog` as the notebook appends it; then `remiss train`
 (its own argument parser and command) refits the model with ``--corrections`` on that folder
 and an empty ``--statements`` file, so the seed gold reaches training only as corrections.
 Macro-F1 (:func:`pipeline.bootstrap.macro_f1`, as the evaluate stage's learning curve) is measured on the gold statements
@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.annotate import ORDERS, CorrectionLog, Key, build_queue, decide, pair_key, predictions_version
+from pipeline.annotation import ORDERS, CorrectionLog, Key, build_queue, decide, pair_key, predictions_version
 from pipeline.classify import classify
 from pipeline.bootstrap import macro_f1
 from pipeline.evaluate import csv_text

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.annotate import CorrectionLog, Decision  # noqa: E402
+from pipeline.annotation import CorrectionLog, Decision  # noqa: E402
 from pipeline.ingest import IngestLimits, ingest_file  # noqa: E402
 from pipeline.link import LinkParams, link  # noqa: E402
 from pipeline.params import load_section  # noqa: E402

@@ -16,8 +16,8 @@ from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_j
 from .registry import load_referral
 from .registry.draft import draft_registry, draft_yaml
 from .aggregate import aggregate_args, aggregate_cmd
-from .annotate import add_corrections_args, corrections_cmd
-from .annotate_app import annotate_args, annotate_cmd
+from .annotation.commands import add_corrections_args, corrections_cmd
+from .annotation.app import annotate_args, annotate_cmd
 from .classify import classify_args, classify_cmd
 from .evaluate import evaluate_args, evaluate_cmd
 from .report import report_args, report_cmd

@@ -1,4 +1,4 @@
-"""The annotator loop (pipeline/annotate.py): queue, correction log, merge into training data,
+"""The annotator loop (pipeline/annotation/): queue, correction log, merge into training data,
 agreement — on the real corpus, with the predictions a baseline makes on its links."""
 from __future__ import annotations
 
@@ -9,20 +9,23 @@ import os
 import signal
 import subprocess
 import sys
+import math
 import time
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.annotate import (
-    ACTIONS, CUES, LABEL_SETS, NO_PAIR, AnnotationSession, CorrectionLog, agreement, build_queue, check_annotator,
-    cohen_kappa, corrections_main, decide, find_cues, fleiss_kappa, highlight_html, merge_training_data, text_hash,
+from pipeline.annotation import (
+    ACTIONS, LABEL_SETS, NO_PAIR, AnnotationSession, CorrectionLog, agreement, build_queue, check_annotator,
+    cohen_kappa, decide, find_cues, fleiss_kappa, highlight_html, merge_training_data, text_hash,
 )
+from pipeline.annotation.commands import corrections_main
 from pipeline.classify import classify
 from pipeline.link import LinkParams, link
 from pipeline.records import LABELS, Prediction, write_jsonl
 from pipeline.report import COLOURS
 from pipeline.stance import baselines, lexicon
+from pipeline.stance.lexicon import CUES
 from pipeline.stance.data import data_hash, gold_pairs
 from tests.conftest import REGISTRY, ROOT
 
@@ -190,7 +193,7 @@ SAVED = 10
 #: its write
 WRITER = f"""
 import json, sys
-from pipeline.annotate import AnnotationSession, CorrectionLog, Item
+from pipeline.annotation import AnnotationSession, CorrectionLog, Item
 from pipeline.registry import load_referral
 items = [Item(**d) for d in json.load(open(sys.argv[1], encoding="utf-8"))]
 session = AnnotationSession(items, CorrectionLog(sys.argv[2]), "crashy", load_referral(sys.argv[3]))
@@ -350,12 +353,17 @@ def test_annotator_conflicts_are_listed_and_resolved(tmp_path, fresh, gold, para
 # -- agreement ---------------------------------------------------------------------------
 
 
-def test_cohen_kappa_equals_scikit_learn():
+def test_cohen_kappa_is_scikit_learns_and_nan_where_undefined():
     a = ["support", "support", "oppose", "neutral", "hesitant", "support", "neutral", "oppose", "none", "support",
          "neutral", "neutral"]
     b = ["support", "neutral", "oppose", "neutral", "oppose", "support", "neutral", "hesitant", "none", "support",
          "support", "neutral"]
     assert cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+    # one label throughout from both: chance agreement is total, kappa undefined (no warning, no error)
+    assert math.isnan(cohen_kappa(["support"] * 3, ["support"] * 3))
+    assert cohen_kappa(["support"] * 3, ["oppose"] * 3) == 0.0
+    with pytest.raises(ValueError):
+        cohen_kappa(["support"], [])
 
 
 def test_fleiss_kappa_on_the_textbook_example():

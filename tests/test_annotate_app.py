@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.annotate import CorrectionLog, build_queue, cohen_kappa, merge_training_data, predictions_version
-from pipeline.annotate_app import SCREEN_KEYS, app_url
+from pipeline.annotation import CorrectionLog, build_queue, cohen_kappa, merge_training_data, predictions_version
+from pipeline.annotation.app import SCREEN_KEYS, app_url
 from pipeline.classify import classify
 from pipeline.link import LinkParams, link
 from pipeline.records import LABELS, Prediction, read_jsonl, write_jsonl

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.annotation import ANNOTATOR, prepare, retrain, simulate
-from pipeline.annotate import CorrectionLog, build_queue, pair_key
+from pipeline.annotation import CorrectionLog, build_queue, pair_key
 from pipeline.records import Paragraph, Prediction, read_jsonl
 from pipeline.stance.authored import load_authored
 from pipeline.stance.data import data_hash

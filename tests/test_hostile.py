@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.hostile import TORN, appends, decision, torn_race
-from pipeline.annotate import CorrectionLog, merge_training_data, text_hash
+from pipeline.annotation import CorrectionLog, merge_training_data, text_hash
 from pipeline.cli import main as remiss
 from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
 from pipeline.records import Cell, Paragraph

@@ -11,7 +11,7 @@ import pytest
 from nbclient import NotebookClient
 
 from pipeline.aggregate import aggregate
-from pipeline.annotate import CorrectionLog, build_queue, decide, text_hash
+from pipeline.annotation import CorrectionLog, build_queue, decide, text_hash
 from pipeline.classify import classify
 from pipeline.evaluate import (
     confusion_rows, cross_validate, csv_text, document_cells, document_metrics, statement_metrics, summary_json,

@@ -1,7 +1,7 @@
 """`remiss train`: fit the model params.yaml ``train.model`` names on every labelled pair.
 
 The training data are the authored rows (labels/authored), the gold statements and the
-annotators' corrections (:func:`pipeline.annotate.merge_training_data`).
+annotators' corrections (:func:`pipeline.annotation.merge.merge_training_data`).
 """
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ class TrainingData:
 
 
 def training_data(statements: Path, corrections: Path, authored: Path, paragraphs: Sequence, referral) -> TrainingData:
-    """The gold pairs, the annotators' corrections (:func:`pipeline.annotate.merge_training_data`)
+    """The gold pairs, the annotators' corrections (:func:`pipeline.annotation.merge.merge_training_data`)
     and the authored pairs."""
-    from ..annotate import merge_training_data
+    from ..annotation.merge import merge_training_data
     from ..gold import load_statements
     from .authored import authored_pairs, load_authored
     from .data import gold_pairs

@@ -7,12 +7,12 @@ The notebook stays an ordinary notebook: its parameters cell sets the paths, and
 (``?annotator=anna``: Voilà hands each page's query string to its kernel), so one server
 serves any number of annotators, each page its own kernel and correction file.
 
-:class:`AnnotatorApp` is the screen: the item (:func:`pipeline.annotate.item_html`), the
+:class:`AnnotatorApp` is the screen: the item (:func:`pipeline.annotation.render.item_html`), the
 keys, progress (done / queue, per target), every ``agreement_every`` decisions the
 agreement with the other annotators and with gold, and retraining: ``r`` runs ``remiss
 train`` on gold + corrections (+ the authored rows) into a new model directory and
 ``remiss classify`` with it, in the background, then re-ranks the queue by the new model's
-uncertainty. Everything decided is on disk first (:class:`pipeline.annotate.CorrectionLog`).
+uncertainty. Everything decided is on disk first (:class:`pipeline.annotation.log.CorrectionLog`).
 """
 from __future__ import annotations
 
@@ -31,14 +31,19 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import parse_qs, quote
 
-from . import annotate as A
-from .records import LABELS, Paragraph, Prediction, atomic_write_text, read_jsonl
+from ..records import LABELS, Paragraph, Prediction, atomic_write_text, read_jsonl
+from .agreement import agreement, cohen_kappa, format_kappa
+from .log import CorrectionLog, LogRead, check_annotator, predictions_version
+from .merge import collect_votes, pair_key
+from .queue import ORDERS, Item, Key, build_queue
+from .render import item_html
+from .session import KEYS, AnnotationSession
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "annotate.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "annotate.ipynb"
 CONFIG_ENV = "REMISS_ANNOTATE_CONFIG"
-#: the app's own key (the others are :data:`pipeline.annotate.KEYS`)
+#: the app's own key (the others are :data:`pipeline.annotation.session.KEYS`)
 RETRAIN_KEY = "r"
-SCREEN_KEYS = {**A.KEYS, RETRAIN_KEY: "retrain the model on gold + corrections, then re-rank the queue"}
+SCREEN_KEYS = {**KEYS, RETRAIN_KEY: "retrain the model on gold + corrections, then re-rank the queue"}
 
 
 @dataclass
@@ -97,21 +102,17 @@ class Settings:
         return settings
 
 
-def gold_agreement(read: A.LogRead, annotator: str, gold: Sequence, paragraphs: Sequence[Paragraph],
+def gold_agreement(read: LogRead, annotator: str, gold: Sequence, paragraphs: Sequence[Paragraph],
                    referral) -> dict:
     """How often the annotator's latest decisions match gold on the keys gold labels:
     ``{"n", "agree", "kappa"}`` (a decision of no stance on a gold key disagrees)."""
-    votes, _ = A.collect_votes({annotator: read}, paragraphs, referral)
-    labels = {A.pair_key(p): p.label for p in gold}
+    votes, _ = collect_votes({annotator: read}, paragraphs, referral)
+    labels = {pair_key(p): p.label for p in gold}
     both = [(labels[key], v[annotator].outcome) for key, v in votes.items() if key in labels and annotator in v]
     if not both:
         return {"n": 0, "agree": 0, "kappa": float("nan")}
     return {"n": len(both), "agree": sum(g == o for g, o in both),
-            "kappa": A.cohen_kappa([g for g, _ in both], [o for _, o in both])}
-
-
-def _kappa(value: float) -> str:
-    return "n/a" if value != value else f"{value:.2f}"
+            "kappa": cohen_kappa([g for g, _ in both], [o for _, o in both])}
 
 
 class AnnotatorApp:
@@ -124,12 +125,12 @@ class AnnotatorApp:
         self.s = settings
         self.predictions = read_jsonl(settings.predictions, Prediction)
         self.paragraphs = read_jsonl(settings.paragraphs, Paragraph)
-        self.model_version = settings.model_version or A.predictions_version(settings.predictions)
-        self.session: A.AnnotationSession | None = None
+        self.model_version = settings.model_version or predictions_version(settings.predictions)
+        self.session: AnnotationSession | None = None
         self.training: threading.Thread | None = None
         self._lock = threading.RLock()
-        self._full: list[A.Item] = []  # the queue with the decided items, for progress
-        self._done: set[A.Key] = set()
+        self._full: list[Item] = []  # the queue with the decided items, for progress
+        self._done: set[Key] = set()
         self._written = 0  # decisions this screen wrote, for the agreement every N
 
         def options(values):
@@ -141,7 +142,7 @@ class AnnotatorApp:
                                      description="referral")
         self.w_doc = W.Dropdown(options=options(p.doc for p in self.predictions), value=settings.doc,
                                 description="response")
-        self.w_order = W.ToggleButtons(options=list(A.ORDERS), value=settings.order, description="order")
+        self.w_order = W.ToggleButtons(options=list(ORDERS), value=settings.order, description="order")
         self.w_target = W.Dropdown(options=options(p.target for p in self.predictions), value=settings.target,
                                    description="target")
         self.w_stance = W.Dropdown(options=[("(all)", None)] + [(l, l) for l in LABELS], value=settings.stance,
@@ -212,7 +213,7 @@ class AnnotatorApp:
             self.w_item.value = (f"<b>Done.</b> {len(session.decisions)} decisions this session, saved in "
                                  f"<code>{html.escape(str(session.log.path))}</code>.")
         else:
-            self.w_item.value = A.item_html(item)
+            self.w_item.value = item_html(item)
             self.w_speaker_field.value = item.speaker or ""
             self.w_note.value = ""
             self.w_retarget_stance.value = None
@@ -238,19 +239,19 @@ class AnnotatorApp:
         """This annotator's agreement with each other annotator (Cohen's kappa, stance or none)
         and with gold, where they overlap."""
         session = self.session
-        report = A.agreement(self.s.corrections, self.paragraphs, session.referral)
+        report = agreement(self.s.corrections, self.paragraphs, session.referral)
         me = session.annotator
-        parts = [f"{html.escape(r['b'] if r['a'] == me else r['a'])}: κ {_kappa(r['kappa'])} on {r['n']}"
+        parts = [f"{html.escape(r['b'] if r['a'] == me else r['a'])}: κ {format_kappa(r['kappa'], 2)} on {r['n']}"
                  for r in report.cohen if r["labels"] == "stance or none" and me in (r["a"], r["b"])]
         g = gold_agreement(session.log.read(), me, self.gold_for(session.referral), self.paragraphs, session.referral)
-        parts.append(f"gold: {g['agree']}/{g['n']} agree, κ {_kappa(g['kappa'])}")
+        parts.append(f"gold: {g['agree']}/{g['n']} agree, κ {format_kappa(g['kappa'], 2)}")
         return (f"<div>agreement after {len(self._done)} decisions (every {self.s.agreement_every}): "
                 f"{' · '.join(parts)}</div>")
 
     def gold_for(self, referral) -> list:
         """The gold pairs on ``referral`` (none where gold is for another referral or segmentation)."""
-        from .gold import load_statements
-        from .stance.data import GoldPairError, gold_pairs
+        from ..gold import load_statements
+        from ..stance.data import GoldPairError, gold_pairs
 
         try:
             return gold_pairs(load_statements(self.s.gold), self.paragraphs, referral)
@@ -266,25 +267,25 @@ class AnnotatorApp:
         """Build the queue for the chosen filters, without the items this annotator already decided."""
         with self._lock:
             try:
-                annotator = A.check_annotator(self.w_annotator.value)
+                annotator = check_annotator(self.w_annotator.value)
             except ValueError as err:
                 self.status(str(err), error=True)
                 return
-            from .registry import load_referral
+            from ..registry import load_referral
 
             referral = load_referral(Path(self.w_referral.value))
-            log = A.CorrectionLog.for_annotator(self.s.corrections, annotator)
+            log = CorrectionLog.for_annotator(self.s.corrections, annotator)
             read = log.read()
             only = None
             if self.w_only.value:
-                report = A.agreement(self.s.corrections, self.paragraphs, referral)
+                report = agreement(self.s.corrections, self.paragraphs, referral)
                 only = {(r["doc"], r["paragraph"], r["target"]) for r in report.disagreements}
-            self._full = A.build_queue(self.predictions, self.paragraphs, referral, order=self.w_order.value,
+            self._full = build_queue(self.predictions, self.paragraphs, referral, order=self.w_order.value,
                                        target=self.w_target.value, stance=self.w_stance.value,
                                        speaker=self.w_speaker.value, doc=self.w_doc.value, only=only)
             self._done = {d.key for d in read.decisions}
             queue = [i for i in self._full if i.key not in self._done]
-            self.session = A.AnnotationSession(queue, log, annotator, referral, model_version=self.model_version)
+            self.session = AnnotationSession(queue, log, annotator, referral, model_version=self.model_version)
             self.w_new_target.options = [("(choose)", None)] + [(f"{t.id} {t.title}", t.id) for t in referral.targets]
             # a torn last line is a decision a crash cut off before it was saved: its item is shown again
             damaged = "".join(f" (line {b.line} unreadable: {b.reason})" for b in read.bad)
@@ -334,7 +335,7 @@ class AnnotatorApp:
             self.status("already training: the new model is not ready yet")
             return
         try:
-            from .stance.models import model_name
+            from ..stance.models import model_name
 
             kind = self.s.retrain_model or model_name(self.s.model)
         except (OSError, ValueError, KeyError) as err:
@@ -367,7 +368,7 @@ class AnnotatorApp:
                 return
         with self._lock:
             self.predictions = read_jsonl(out / "predictions.jsonl", Prediction)
-            self.model_version = A.predictions_version(out / "predictions.jsonl")
+            self.model_version = predictions_version(out / "predictions.jsonl")
             self._show_model(f"model: {html.escape(self.model_version)} · <b class='remiss-ready'>new model ready</b> "
                              f"({html.escape(kind)}, {html.escape(str(out))}): the queue is re-ranked by it")
             if self.session is not None:
@@ -394,7 +395,7 @@ def annotate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain-model", default=None, help="retrain this kind of model instead (e.g. hybrid)")
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'train' section on retraining")
     p.add_argument("--retrain-dir", type=Path, default=Path("models/annotate"), help="where retrained models go")
-    p.add_argument("--order", choices=A.ORDERS, default="uncertainty")
+    p.add_argument("--order", choices=ORDERS, default="uncertainty")
     p.add_argument("--agreement-every", type=int, default=10, help="show the agreement after every N decisions")
     p.add_argument("--port", type=int, default=8866)
     p.add_argument("--ip", default="127.0.0.1", help="listen here (localhost only by default)")
@@ -410,7 +411,7 @@ def annotate_cmd(args: argparse.Namespace) -> int:
     from voila.app import Voila
 
     if args.annotator:
-        A.check_annotator(args.annotator)
+        check_annotator(args.annotator)
     if args.agreement_every < 1:
         raise ValueError("--agreement-every must be at least 1")
     for path in (args.referral, args.predictions, args.paragraphs):
