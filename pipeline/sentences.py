@@ -34,8 +34,14 @@ def nlp() -> spacy.language.Language:
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text``."""
-    doc = nlp()(text)
-    return [(s.start_char, s.end_char) for s in doc.sents]
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    # memoised: one paragraph is split by the rules, the helhet linker, the ranked linker and
+    # then once per linked target by the windows; spaCy's tokenizer is most of that time
+    return tuple((s.start_char, s.end_char) for s in nlp()(text).sents)
 
 
 def ends_sentence(line: str) -> bool:

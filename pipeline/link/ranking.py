@@ -14,6 +14,7 @@ default: it is the standard choice for score fusion, not fitted to the seeds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -63,6 +64,16 @@ class DenseRanker:
         return standardise(self.encoder.queries(list(texts)) @ self.target_vectors_.T)
 
 
+_CHAR_WB_4_5 = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 5)).build_analyzer()
+
+
+@lru_cache(maxsize=4096)
+def _char_ngrams(text: str) -> tuple[str, ...]:
+    # scikit-learn's own char_wb analyser, memoised: a document's vectoriser reads the targets
+    # twice and its paragraphs again when they are ranked, and every document reads the targets
+    return tuple(_CHAR_WB_4_5(text))
+
+
 @dataclass
 class SparseRanker:
     """TF-IDF over character 4–5-grams, its vocabulary and weights learnt from the targets and
@@ -71,7 +82,7 @@ class SparseRanker:
     def fit(self, targets: Sequence[Target], corpus: Sequence[str] = ()) -> "SparseRanker":
         texts = [target_text(t) for t in targets]
         self.targets_ = tuple(targets)
-        self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 5), sublinear_tf=True)
+        self.vectorizer_ = TfidfVectorizer(analyzer=_char_ngrams, sublinear_tf=True)
         self.vectorizer_.fit([*texts, *corpus])
         self.target_terms_ = self.vectorizer_.transform(texts)
         return self

@@ -67,9 +67,14 @@ def stem(word: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> re.Pattern:
-    words = [re.escape(stem(w)) + r"\w{0,5}" for w in name.lower().split()]
+    words = [re.escape(w) + r"\w{0,5}" for w in _name_stems(name)]
     # up to two words may come between: "anställa framförallt behandlade läkare"
     return re.compile(r"(?<!\w)" + r"\s+(?:\S+\s+){0,2}".join(words) + r"(?!\w)")
+
+
+@lru_cache(maxsize=4096)
+def _name_stems(name: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in name.lower().split())
 
 
 def lead_end_of(paragraph: Paragraph) -> int:
@@ -104,6 +109,10 @@ def name_matches(text: str, lead_end: int, targets: Sequence[Target]) -> list[Na
     for target in targets:
         titles = (target.title, *target.alt_titles)
         for name in (*titles, *target.aliases):
+            # the pattern matches only where every word's stem is in the text: most names are
+            # not, and a substring test is far cheaper than the regular expression
+            if not all(s in lowered for s in _name_stems(name)):
+                continue
             score = 0.95 if name in titles else 0.8
             for m in _name_pattern(name).finditer(lowered):
                 if " " not in name.strip() and len(name) < SPECIFIC_WORD and m.start() >= lead_end:
