@@ -51,7 +51,7 @@ from pipeline.link import LinkParams  # noqa: E402
 from pipeline.params import load_section  # noqa: E402
 from pipeline.records import Paragraph, atomic_write_text, read_jsonl  # noqa: E402
 from pipeline.score import Options, Summary, default_workers, score  # noqa: E402
-from pipeline.scoring.model import DEFAULT_CPU_PATH, resolve_device  # noqa: E402
+from pipeline.stance.inference import DEFAULT_CPU_PATH, resolve_device  # noqa: E402
 from pipeline.segment import segment  # noqa: E402
 from pipeline.stance.models import model_name  # noqa: E402
 from pipeline.stance.transformer import TRANSFORMER  # noqa: E402

@@ -20,6 +20,7 @@ from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
 from .registry import Referral, load_referral
 from .speakers import speaker_maps
 from .stance.data import Classifier, combine, link_pairs
+from .stance.inference import model_args
 from .stance.windows import windows
 
 log = logging.getLogger(__name__)
@@ -68,21 +69,15 @@ def classify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--links", type=Path, default=Path("data/links.jsonl"))
     p.add_argument("--paragraphs", type=Path, default=Path("data/paragraphs.jsonl"))
     p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
-    p.add_argument("--model", type=Path, default=Path("models/stance"), help="a model fitted by `remiss train`")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
-    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--out", type=Path, default=Path("data/predictions.jsonl"))
-    p.add_argument("--trust-model", action="store_true",
-                   help="also load a pickled model (an older baseline, SetFit's own head): it runs code, so only "
-                        "from a source you trust")
+    model_args(p)
 
 
 def classify_cmd(args: argparse.Namespace) -> int:
-    from .stance.models import load
+    from .stance.inference import load_from_args
 
-    model = load(args.model, device=args.device, batch_size=args.batch_size, trust=args.trust_model)
     predictions = classify(read_jsonl(args.links, Link), read_jsonl(args.paragraphs, Paragraph),
-                           load_referral(args.referral), model)
+                           load_referral(args.referral), load_from_args(args))
     write_jsonl(args.out, predictions)
     log.info("%d predictions → %s", len(predictions), args.out)
     return 0

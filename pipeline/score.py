@@ -35,12 +35,21 @@ from .ingest import OCR_MODES, IngestLimits, find_responses
 from .link import LinkParams
 from .params import load_section
 from .registry import load_referral
-from .scoring.cache import CACHE_DIR, cache_key, cached, fingerprint, load_scored, locked, remove_temporaries, \
-    save_scored, write_outputs
+from .scoring.cache import (
+    CACHE_DIR,
+    cache_key,
+    cached,
+    fingerprint,
+    load_scored,
+    locked,
+    remove_temporaries,
+    save_scored,
+    write_outputs,
+)
 from .scoring.documents import DEFAULT_MAX_PAGES, Job, Problem, Settings, plan
 from .scoring.engines import ENGINES, Engine, open_engine
-from .scoring.model import DEFAULT_CPU_PATH
 from .scoring.progress import Progress
+from .stance.inference import DEFAULT_BATCH_SIZE, DEFAULT_CPU_PATH, model_args, positive
 
 log = logging.getLogger("remiss")
 
@@ -57,7 +66,7 @@ class Options:
     #: pairs per forward pass (at most a document's pairs: they are batched per document, and
     #: 32 holds a typical response's 18 in one pass); on 2 idle cores 8, 16 and 32 run within
     #: 6% of each other (bench/results/stance.json)
-    batch_size: int = 32
+    batch_size: int = DEFAULT_BATCH_SIZE
     workers: int = field(default_factory=default_workers)
     max_pages: int = DEFAULT_MAX_PAGES
     cpu_path: str = DEFAULT_CPU_PATH
@@ -142,13 +151,6 @@ def _score(jobs: list[Job], problems: list[Problem], engine: Engine, settings: S
 
 # --- command line -----------------------------------------------------------------------------------
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    return number
-
-
 def _count(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -159,25 +161,16 @@ def _count(value: str) -> int:
 def score_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("responses", nargs="+", type=Path, help="response files or folders (.pdf, .docx, .txt)")
     p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
-    p.add_argument("--model", type=Path, default=Path("models/stance"), help="a trained stance model (remiss train)")
-    p.add_argument("--trust-model", action="store_true",
-                   help="also load a pickled model (an older baseline, SetFit's own head): it runs code, so only "
-                        "from a source you trust")
+    model_args(p)
     p.add_argument("--out", type=Path, required=True,
                    help="folder for paragraphs, links, predictions, documents, voices, errors (.jsonl) and reports/")
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'link' and 'ingest' sections")
     p.add_argument("--no-semantic", dest="semantic", action="store_false", default=None,
                    help="skip the semantic (e5) linker")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto: CUDA (bf16/fp16 autocast) if available, else CPU")
-    p.add_argument("--cpu-path", choices=("plain", "int8"), default=DEFAULT_CPU_PATH,
-                   help=f"CPU inference: fp32, or dynamic int8 quantisation of the linear layers "
-                        f"(default {DEFAULT_CPU_PATH}; see bench/results/score.md)")
-    p.add_argument("--batch-size", type=_positive, default=Options.batch_size, help="pairs per forward pass")
     p.add_argument("--workers", type=_count, default=default_workers(),
                    help=f"processes that read, segment and link files (0: in this process; default {default_workers()}; "
                         "the local engine)")
-    p.add_argument("--max-pages", type=_positive, default=DEFAULT_MAX_PAGES,
+    p.add_argument("--max-pages", type=positive, default=DEFAULT_MAX_PAGES,
                    help="longer files are refused (reported in errors.jsonl)")
     p.add_argument("--ocr", choices=OCR_MODES, default=None,
                    help="PDF pages read by Tesseract: auto (pages with an image and no usable text layer), always, "

@@ -17,7 +17,7 @@ import pytest
 from pipeline.score import main
 from pipeline.scoring.documents import DEFAULT_MAX_PAGES, Job, Problem, Settings, prepare
 from pipeline.scoring.engines import prepared
-from pipeline.scoring.model import load_inference
+from pipeline.stance.inference import load_inference
 from tests.conftest import REGISTRY, RESPONSES, ROOT
 from tests.pdfs import write_pdf
 
@@ -228,3 +228,28 @@ def test_a_deployed_baseline_scores_and_refuses_int8(tmp_path, stance_pairs):
     cells = {(c["doc"], c["target"]): c for c in map(json.loads, (tmp_path / "out" / "documents.jsonl").open())}
     assert cells[("stockholms-stad", "7.2.7")]["source"] == "blanket"
     assert cells[("vastra-gotalandsregionen", "5.4")]["stance"] == "oppose"
+
+
+def test_the_cache_key_covers_every_module_of_the_package(tmp_path, monkeypatch):
+    # stance/train.py's encode() is what prediction uses; a hand-kept module list once missed it
+    import hashlib
+    import shutil
+
+    from pipeline.scoring import cache
+
+    copy = tmp_path / "pipeline"
+    shutil.copytree(cache.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE", copy)
+
+    def digest() -> str:
+        h = hashlib.sha256()
+        cache.code_digest(h)
+        return h.hexdigest()
+
+    before = digest()
+    assert digest() == before
+    for module in ("stance/train.py", "annotation/merge.py", "link/rules.py"):
+        with open(copy / module, "a", encoding="utf-8") as f:
+            f.write("\n# changed\n")
+        assert digest() != before, f"a change to {module} does not change the cache key"
+        before = digest()

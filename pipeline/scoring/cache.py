@@ -5,14 +5,21 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
-import importlib
 import json
 import logging
 import os
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ..records import Cell, Link, Paragraph, Prediction, atomic_write_text, hash_file, write_jsonl
+from ..records import (
+    Cell,
+    Link,
+    Paragraph,
+    Prediction,
+    atomic_write_text,
+    hash_file,
+    write_jsonl,
+)
 from ..registry import Referral
 from ..stance.transformer import Inference
 from .documents import Problem, Scored, Settings
@@ -22,10 +29,16 @@ log = logging.getLogger("remiss")
 CACHE_DIR = ".cache"
 #: OUT/.cache/.lock, held (flock) by the run writing to OUT: a second run on it stops at once
 LOCK_FILE = ".lock"
-#: modules of pipeline/ whose code decides a document's results: a change to any of them invalidates the cache
-STAGE_MODULES = ("ingest", "segment", "sentences", "link", "link.rules", "link.ranking", "link.whole", "embed",
-                 "speakers", "blanket", "classify", "aggregate", "records", "stance.data", "stance.windows",
-                 "stance.lexicon", "stance.baselines", "stance.setfit_model", "stance.transformer", "stance.models")
+#: the package whose code decides a document's results: all of it counts, so that no module
+#: can be left out of the cache key by hand
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def code_digest(digest) -> None:
+    """Every module of the package, by its path in the package and its bytes."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0")
+        hash_file(digest, path)
 
 
 def fingerprint(model_dir: Path, inference: Inference, settings: Settings, referral_path: Path) -> str:
@@ -40,8 +53,7 @@ def fingerprint(model_dir: Path, inference: Inference, settings: Settings, refer
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(model_dir)).encode() + b"\0")
         hash_file(digest, path)
-    for name in STAGE_MODULES:
-        digest.update(Path(importlib.import_module(f"pipeline.{name}").__file__).read_bytes())
+    code_digest(digest)
     digest.update(Path(referral_path).read_bytes())
     digest.update(json.dumps({
         "device": inference.device, "precision": inference.precision, "batch_size": inference.batch_size,

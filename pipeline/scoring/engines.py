@@ -18,8 +18,9 @@ from functools import partial
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypeVar
 
+from ..stance.inference import load_inference
 from .documents import Job, Problem, Scored, Settings, prepare
-from .model import load_inference, score_document
+from .model import score_document
 
 if TYPE_CHECKING:
     from ..score import Options

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import ray
 
 from ..registry import Referral
+from ..stance.inference import load_inference
 from ..stance.transformer import Inference
 from .documents import Job, Prepared, Problem, Scored, Settings, prepare
 from .engines import Engine
-from .model import load_inference, score_document
+from .model import score_document
 
 if TYPE_CHECKING:
     from ..score import Options
