@@ -39,7 +39,7 @@ from pipeline.gold import load_statements
 from pipeline.ingest import ingest_file
 from pipeline.params import load_section
 from pipeline.records import Link, Paragraph, atomic_write_text, write_jsonl
-from pipeline.registry import Referral, load_referral
+from pipeline.referral import Referral, load_referral
 from pipeline.segment import segment
 from pipeline.stance.data import Classifier, Pair, StancePrediction, combine, gold_pairs, one_hot
 from pipeline.stance.meta import read_meta

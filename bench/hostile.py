@@ -38,7 +38,7 @@ from pipeline.ingest import IngestLimits, ingest_file  # noqa: E402
 from pipeline.link import LinkParams, link  # noqa: E402
 from pipeline.params import load_section  # noqa: E402
 from pipeline.records import atomic_write_text  # noqa: E402
-from pipeline.registry import load_referral  # noqa: E402
+from pipeline.referral import load_referral  # noqa: E402
 from pipeline.segment import segment  # noqa: E402
 
 RESPONSES = ROOT / "corpus" / "responses"

@@ -36,8 +36,8 @@ from pipeline.link.rerank import CrossEncoderRanker, train_cross_encoder
 from pipeline.link.rules import cited_numbers, resolve
 from pipeline.params import load_section
 from pipeline.records import atomic_write_text
-from pipeline.registry import Referral, load_referral
-from pipeline.registry.draft import draft_registry, draft_yaml
+from pipeline.referral import Referral, load_referral
+from pipeline.referral.draft import draft_registry, draft_yaml
 from pipeline.segment import segment
 from pipeline.stance.authored import authored_pairs, load_authored
 from pipeline.stance.models import create

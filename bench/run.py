@@ -86,7 +86,7 @@ def corpus():
     and data/links.jsonl."""
     import yaml
 
-    from pipeline.registry import load_referral
+    from pipeline.referral import load_referral
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     return (load_referral(ROOT / params["referral"]), read_jsonl(ROOT / "data" / "paragraphs.jsonl", Paragraph),

@@ -214,7 +214,7 @@ def ray_overhead(paths: list[Path], options: Options, calls: int = 200) -> dict:
     between its wall time seen from the driver and its own time inside the worker."""
     import ray
 
-    from pipeline.registry import load_referral
+    from pipeline.referral import load_referral
     from pipeline.scoring.documents import Job, Settings, prepare
 
     @ray.remote(num_cpus=1)

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from .blanket import BlanketClause, default_stance, find_blanket_clauses
 from .records import Cell, Paragraph, Prediction, read_jsonl, write_jsonl
-from .registry import Referral, load_referral
+from .referral import Referral, load_referral
 from .speakers import by_doc, document_speakers
 from .stance.data import VERDICTS, StancePrediction, combine
 

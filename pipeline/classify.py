@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
-from .registry import Referral, load_referral
+from .referral import Referral, load_referral
 from .speakers import speaker_maps
 from .stance.data import Classifier, combine, link_pairs
 from .stance.inference import model_args

@@ -13,8 +13,8 @@ from .ingest import OCR_MODES, IngestError, IngestLimits, find_responses, ingest
 from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_jsonl
-from .registry import load_referral
-from .registry.draft import draft_registry, draft_yaml
+from .referral import load_referral
+from .referral.draft import draft_registry, draft_yaml
 from .aggregate import aggregate_args, aggregate_cmd
 from .annotation.commands import add_corrections_args, corrections_cmd
 from .annotation.app import annotate_args, annotate_cmd

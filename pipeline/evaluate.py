@@ -32,7 +32,7 @@ from .aggregate import aggregate
 from .bootstrap import bootstrap_f1, paired_bootstrap
 from .classify import classify
 from .records import LABELS, Cell, Link, Paragraph, Prediction
-from .registry import Referral
+from .referral import Referral
 from .stance.data import Classifier, Pair
 
 #: a fresh, unfitted model
@@ -282,7 +282,7 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     from .gold import load_document_cells
     from .params import load_section
     from .records import atomic_write_text, read_jsonl, write_jsonl
-    from .registry import load_referral
+    from .referral import load_referral
     from .stance.authored import load_authored
     from .stance.params import TrainParams
     from .stance.models import create

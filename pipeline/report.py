@@ -20,7 +20,7 @@ from string import Template
 from typing import Sequence
 
 from .records import LABELS, Cell, Paragraph, Prediction, Target, atomic_save, atomic_write_text, read_jsonl
-from .registry import Referral, load_referral
+from .referral import Referral, load_referral
 
 log = logging.getLogger("remiss")
 

@@ -34,7 +34,7 @@ from typing import Sequence
 from .ingest import OCR_MODES, IngestLimits, find_responses
 from .link import LinkParams
 from .params import load_section
-from .registry import load_referral
+from .referral import load_referral
 from .scoring.cache import (
     CACHE_DIR,
     cache_key,

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.gold import load_statements
 from pipeline.ingest import ingest_file
-from pipeline.registry import load_referral
+from pipeline.referral import load_referral
 from pipeline.segment import segment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -194,7 +194,7 @@ SAVED = 10
 WRITER = f"""
 import json, sys
 from pipeline.annotation import AnnotationSession, CorrectionLog, Item
-from pipeline.registry import load_referral
+from pipeline.referral import load_referral
 items = [Item(**d) for d in json.load(open(sys.argv[1], encoding="utf-8"))]
 session = AnnotationSession(items, CorrectionLog(sys.argv[2]), "crashy", load_referral(sys.argv[3]))
 for n in range({SAVED}):

@@ -25,7 +25,7 @@ from pipeline.annotation import CorrectionLog, merge_training_data, text_hash
 from pipeline.cli import main as remiss
 from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
 from pipeline.records import Cell, Paragraph
-from pipeline.registry import Referral, RegistryError, load_referral
+from pipeline.referral import Referral, RegistryError, load_referral
 from pipeline.report import write_reports
 from pipeline.score import main as score_main
 from pipeline.scoring.cache import CACHE_DIR, LOCK_FILE

@@ -14,7 +14,7 @@ from pipeline.link.numberfree import (remove_section_numbers, titles_only, witho
 from pipeline.link.quality import link_quality
 from pipeline.link.ranking import reachable_z, standardise
 from pipeline.records import Paragraph, Target
-from pipeline.registry import Referral
+from pipeline.referral import Referral
 from pipeline.segment import segment
 
 
@@ -46,7 +46,7 @@ def test_everything_else_stays(text):
 
 def test_the_seeds_lose_every_section_number_and_nothing_else(documents):
     from pipeline.link.rules import link_numbers
-    from pipeline.registry import load_referral
+    from pipeline.referral import load_referral
     from tests.conftest import REGISTRY
 
     referral = load_referral(REGISTRY)

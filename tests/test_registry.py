@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.registry import RegistryError, load_referral
+from pipeline.referral import RegistryError, load_referral
 
 
 def test_bundled_registry(referral):

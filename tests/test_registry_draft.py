@@ -7,8 +7,8 @@ import yaml
 
 from pipeline.cli import main
 from pipeline.link.rules import cited_numbers, resolve
-from pipeline.registry import load_referral
-from pipeline.registry.draft import draft_registry, draft_yaml, from_report
+from pipeline.referral import load_referral
+from pipeline.referral.draft import draft_registry, draft_yaml, from_report
 from pipeline.segment import section_number
 from tests.conftest import REGISTRY, RESPONSES
 

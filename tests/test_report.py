@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 
 from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.records import LABELS, Cell, Paragraph, Prediction, Target, write_jsonl
-from pipeline.registry import Referral
+from pipeline.referral import Referral
 from pipeline.cli import main
 from pipeline.report import (BLANKET_MARK, COLOURS, HEATMAP_MAX_HEIGHT, SWEDISH, ZIP_EPOCH, build_matrix,
                              sheet_name, write_reports)

@@ -12,7 +12,7 @@ from pipeline.gold import paragraphs_holding
 from pipeline.link import LinkParams, link
 from pipeline.link.whole import link_whole
 from pipeline.records import Paragraph, Target
-from pipeline.registry import RegistryError, load_referral
+from pipeline.referral import RegistryError, load_referral
 from pipeline.report import build_matrix, matrix_rows
 from pipeline.stance.models import create
 

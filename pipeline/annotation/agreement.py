@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 from sklearn.metrics import cohen_kappa_score
 
 from ..records import LABELS, Paragraph
-from ..registry import Referral
+from ..referral import Referral
 from .log import CATEGORIES, NO_PAIR, read_corrections
 from .merge import collect_votes, resolve
 

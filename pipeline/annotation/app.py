@@ -271,7 +271,7 @@ class AnnotatorApp:
             except ValueError as err:
                 self.status(str(err), error=True)
                 return
-            from ..registry import load_referral
+            from ..referral import load_referral
 
             referral = load_referral(Path(self.w_referral.value))
             log = CorrectionLog.for_annotator(self.s.corrections, annotator)

@@ -32,7 +32,7 @@ def add_corrections_args(p: argparse.ArgumentParser) -> None:
 def corrections_cmd(args: argparse.Namespace) -> int:
     from ..gold import load_statements
     from ..records import read_jsonl, write_jsonl
-    from ..registry import load_referral
+    from ..referral import load_referral
     from ..stance.data import gold_pairs
 
     referral = load_referral(args.referral)

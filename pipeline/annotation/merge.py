@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..records import Link, Paragraph
-from ..registry import Referral
+from ..referral import Referral
 from ..stance.data import Pair, link_pairs
 from .log import NO_PAIR, BadLine, Decision, LogRead, read_corrections
 from .queue import Key, text_hash

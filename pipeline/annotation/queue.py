@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Collection, Iterable, Sequence
 
 from ..records import Paragraph, Prediction
-from ..registry import Referral
+from ..referral import Referral
 from .cues import CueSpan, find_cues
 
 Key = tuple[str, str, str]  # (doc, paragraph id, target id)

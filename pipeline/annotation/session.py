@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..records import LABELS
-from ..registry import Referral
+from ..referral import Referral
 from .log import CorrectionLog, Decision, check_annotator, decide
 from .queue import Item
 

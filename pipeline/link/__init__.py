@@ -15,7 +15,7 @@ from typing import Sequence
 
 from ..embed import E5, Encoder
 from ..records import Link, Paragraph
-from ..registry import Referral
+from ..referral import Referral
 from .ranking import Ranker, default_ranker, link_ranked, target_text
 from .rules import link_by_rules, link_numbers
 from .whole import link_whole

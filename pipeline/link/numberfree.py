@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from ..records import Document, Statement
-from ..registry import Referral
+from ..referral import Referral
 
 #: a dotted section number, not part of a date, a decimal, a diary number or a law reference
 _DOTTED = r"(?<![\w.:/-])(?<!kl\.\s)(?<!klockan\s)\d{1,2}(?:\.\d{1,2}){1,3}(?![\w:/-]|\.\d)"

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from ..records import Link, Paragraph, Target
-from ..registry import Referral
+from ..referral import Referral
 from ..segment import section_number
 from ..sentences import sentences
 

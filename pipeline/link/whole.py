@@ -11,7 +11,7 @@ import re
 
 from ..blanket import UNCOMMENTED
 from ..records import Link, Paragraph, Target
-from ..registry import Referral
+from ..referral import Referral
 from .rules import name_matches
 
 _REPORT_STEM = r"(?:betänkande|utredning|promemoria|rapport|remiss)"

@@ -20,7 +20,7 @@ from ..records import (
     hash_file,
     write_jsonl,
 )
-from ..registry import Referral
+from ..referral import Referral
 from ..stance.transformer import Inference
 from .documents import Problem, Scored, Settings
 

@@ -12,7 +12,7 @@ from typing import Sequence
 from ..ingest import IngestError, IngestLimits, ingest_file, ocr_warnings
 from ..link import LinkParams, link
 from ..records import Cell, Link, Paragraph, Prediction, file_sha256
-from ..registry import Referral
+from ..referral import Referral
 from ..segment import segment
 
 log = logging.getLogger("remiss")

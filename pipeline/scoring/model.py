@@ -8,7 +8,7 @@ import traceback
 
 from ..aggregate import aggregate
 from ..classify import classify
-from ..registry import Referral
+from ..referral import Referral
 from ..stance.transformer import Inference
 from .documents import Job, Prepared, Problem, Scored
 

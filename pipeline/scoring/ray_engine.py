@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import ray
 
-from ..registry import Referral
+from ..referral import Referral
 from ..stance.inference import load_inference
 from ..stance.transformer import Inference
 from .documents import Job, Prepared, Problem, Scored, Settings, prepare

@@ -17,7 +17,7 @@ from typing import Iterable, Protocol, Sequence
 
 from ..gold import load_statements, norm
 from ..records import LABELS, Link, Paragraph, Statement, Target
-from ..registry import Referral
+from ..referral import Referral
 from ..sentences import sentences
 
 __all__ = ["Pair", "StancePrediction", "Classifier", "GoldPairError", "load_statements", "target_text", "lead_ins", "gold_pairs",

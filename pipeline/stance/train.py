@@ -101,7 +101,7 @@ def chosen_model(params_path: Path, metrics: Path) -> str:
 def train_cmd(args: argparse.Namespace) -> int:
     from ..params import load_section
     from ..records import Paragraph, read_jsonl
-    from ..registry import load_referral
+    from ..referral import load_referral
     from .models import fit_and_save
 
     params = load_section(args.params, "train", TrainParams, backbone=args.backbone, model=args.model)

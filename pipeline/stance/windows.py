@@ -13,7 +13,7 @@ import re
 from typing import Sequence
 
 from ..records import Paragraph, Target
-from ..registry import Referral
+from ..referral import Referral
 from ..sentences import sentences
 
 Span = tuple[int, int]
