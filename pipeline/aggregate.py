@@ -15,10 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from .blanket import BlanketClause, default_stance, find_blanket_clauses
+from .text.blanket import BlanketClause, default_stance, find_blanket_clauses
 from .records import Cell, Paragraph, Prediction, read_jsonl, write_jsonl
 from .referral import Referral, load_referral
-from .speakers import by_doc, document_speakers
+from .text.speakers import by_doc, document_speakers
 from .stance.data import VERDICTS, StancePrediction, combine
 
 log = logging.getLogger(__name__)

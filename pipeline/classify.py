@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
 from .referral import Referral, load_referral
-from .speakers import speaker_maps
+from .text.speakers import speaker_maps
 from .stance.data import Classifier, combine, link_pairs
 from .stance.inference import model_args
 from .stance.windows import windows

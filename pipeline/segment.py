@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .records import Document, Paragraph
-from .sentences import ends_sentence
+from .text.sentences import ends_sentence
 
 BULLET = re.compile(r"^(?:[•◦▪●■*]|\d{1,2}[.)])\s+\S")
 #: a dash starts a list item only after a line that ends a sentence or introduces a list;

@@ -7,7 +7,7 @@ import pytest
 from pipeline.aggregate import aggregate, aggregate_document
 from pipeline.gold import load_document_cells, paragraphs_holding
 from pipeline.records import LABELS, Paragraph, Prediction
-from pipeline.speakers import speaker_maps
+from pipeline.text.speakers import speaker_maps
 from tests.conftest import GOLD
 
 

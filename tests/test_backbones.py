@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.records import LABELS
-from pipeline.sentences import sentences
+from pipeline.text.sentences import sentences
 from pipeline.records import file_sha256
 from pipeline.stance.e5 import checkpoint, file as e5_file
 from pipeline.stance.backbones import (BUNDLED_E5, BackboneUnavailable, load_encoder, load_sequence_classifier,

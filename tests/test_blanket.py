@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.blanket import default_stance, find_blanket_clauses
+from pipeline.text.blanket import default_stance, find_blanket_clauses
 from pipeline.records import Paragraph
 
 

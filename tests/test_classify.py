@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.classify import classify, unique_links
-from pipeline.speakers import speaker_maps
+from pipeline.text.speakers import speaker_maps
 from pipeline.records import LABELS
 from pipeline.stance.lexicon import LexiconBaseline
 

@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from pipeline import embed
 from pipeline.link.ranking import SparseRanker, _char_ngrams, target_text
 from pipeline.link.rules import _name_pattern, _name_stems
-from pipeline.sentences import nlp, sentences
+from pipeline.text.sentences import nlp, sentences
 
 
 @pytest.fixture(scope="module")

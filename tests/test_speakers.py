@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.gold import paragraphs_holding
 from pipeline.records import Paragraph
-from pipeline.speakers import REFERRAL_ACCOUNT_SPEAKER, attribute_speakers, organisation_name
+from pipeline.text.speakers import REFERRAL_ACCOUNT_SPEAKER, attribute_speakers, organisation_name
 
 OWN_VOICE_IN_GOLD = {"socialstyrelsen": "Socialstyrelsen", "sveriges-socialchefer": "FSS",
                      "vastra-gotalandsregionen": "VGR", "stockholms-stad": "Stockholms stad"}

@@ -10,7 +10,7 @@ from typing import Sequence
 from ..records import Link, Paragraph, Target
 from ..referral import Referral
 from ..segment import section_number
-from ..sentences import sentences
+from ..text.sentences import sentences
 
 #: section-like numbers; what precedes or follows is checked in code so that SOU 2022:41,
 #: 16 kap. 1 §, dir. 2023:148, dates, "1 100 invånare" and page numbers are not taken

@@ -3,13 +3,13 @@
 
 That is a position on the report, its own column in the matrix, and not a blanket clause:
 "I de fall frågorna inte kommenteras nedan tillstyrker vi förslagen" says nothing about the
-report as such but gives each uncommented proposal a stance (:mod:`pipeline.blanket`).
+report as such but gives each uncommented proposal a stance (:mod:`pipeline.text.blanket`).
 """
 from __future__ import annotations
 
 import re
 
-from ..blanket import UNCOMMENTED
+from ..text.blanket import UNCOMMENTED
 from ..records import Link, Paragraph, Target
 from ..referral import Referral
 from .rules import name_matches

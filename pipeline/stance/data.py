@@ -18,7 +18,7 @@ from typing import Iterable, Protocol, Sequence
 from ..gold import load_statements, norm
 from ..records import LABELS, Link, Paragraph, Statement, Target
 from ..referral import Referral
-from ..sentences import sentences
+from ..text.sentences import sentences
 
 __all__ = ["Pair", "StancePrediction", "Classifier", "GoldPairError", "load_statements", "target_text", "lead_ins", "gold_pairs",
            "link_pairs", "data_hash", "combine", "check_labels", "from_probabilities", "BLANKET", "VERDICTS"]

@@ -164,7 +164,7 @@ class LexiconBaseline:
 
     def decide(self, pair: Pair) -> tuple[str, str]:
         """(rule, label) for one pair."""
-        from ..sentences import sentences
+        from ..text.sentences import sentences
 
         text = pair.text
         spans = sentences(text) or [(0, len(text))]

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ..records import Paragraph, Target
 from ..referral import Referral
-from ..sentences import sentences
+from ..text.sentences import sentences
 
 Span = tuple[int, int]
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .records import Paragraph
+from ..records import Paragraph
 from .sentences import sentences
 
 #: the sentence speaks about what is not commented on

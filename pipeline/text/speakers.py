@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Sequence
 
-from .records import Paragraph
+from ..records import Paragraph
 
 #: a body of the organisation that answers in its own name ("Socialnämnden", "Stadsledningskontoret")
 ORGAN = re.compile(r"^(?:[A-ZÅÄÖ][a-zåäö]+(?:nämnden|kontoret|förvaltningen)|Stadsledningskontoret)$")
