@@ -248,7 +248,7 @@ def ray_overhead(paths: list[Path], options: Options, calls: int = 200) -> dict:
     ray.get(actor.call.remote())
     actor_sequential, actor_batched = per_call(actor.call.remote)
     ray.kill(actor)
-    settings = ray.put(Settings(load_referral(REGISTRY), options.link, options.max_pages, options.limits))
+    settings = ray.put(Settings(load_referral(REGISTRY), options.link, options.limits))
     gaps, own = [], []
     for n, path in enumerate(paths[:22]):
         started = time.perf_counter()

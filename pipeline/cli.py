@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from .ingest import OCR_MODES, IngestError, IngestLimits, find_responses, ingest_file, ocr_warnings
+from .ingest import IngestError, find_responses, ingest_args, ingest_cmd, ingest_file
 from .link import LinkParams, link
 from .params import load_section
 from .records import Document, Paragraph, atomic_write_text, read_jsonl, write_jsonl
@@ -28,44 +28,6 @@ from .segment import segment
 log = logging.getLogger("remiss")
 Command = Callable[[argparse.Namespace], int]
 Configure = Callable[[argparse.ArgumentParser], None]
-
-
-def _ingest_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("responses", nargs="+", type=Path, help="response files or folders (.txt, .pdf, .docx)")
-    p.add_argument("--out", type=Path, default=Path("data/ingested.jsonl"), help="clean documents (JSON Lines)")
-    p.add_argument("--errors", type=Path, default=Path("data/ingest_errors.jsonl"),
-                   help="one line per file that could not be read")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any file could not be read")
-    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'ingest' section (per-file limits)")
-    ocr_arg(p)
-
-
-def ocr_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ocr", choices=OCR_MODES, default=None,
-                   help="PDF pages read by Tesseract: auto (pages with an image and no usable text layer), always, "
-                        "never (default: params.yaml ingest.ocr, else auto)")
-
-
-def ingest_cmd(args: argparse.Namespace) -> int:
-    limits = load_section(args.params, "ingest", IngestLimits, ocr=args.ocr)
-    documents: list[Document] = []
-    files, skipped = find_responses(args.responses)
-    for entry in skipped:
-        log.warning("skipped %s: %s", entry.file, entry.problem)
-    errors = [{"file": entry.file, "error": entry.problem} for entry in skipped]
-    for path in files:
-        try:
-            documents.append(document := ingest_file(path, limits))
-            for warning in ocr_warnings(document, limits):
-                log.warning("%s: %s", path, warning)
-                errors.append({"file": str(path), "level": "warning", "error": warning})
-        except IngestError as err:
-            log.warning("skipped %s", err)
-            errors.append({"file": err.path, "error": err.problem})
-    write_jsonl(args.out, documents)
-    write_jsonl(args.errors, errors)
-    log.info("ingested %d documents, %d failed → %s", len(documents), len(errors), args.out)
-    return 1 if errors and args.strict else 0
 
 
 def _segment_args(p: argparse.ArgumentParser) -> None:
@@ -140,7 +102,7 @@ def registry_cmd(args: argparse.Namespace) -> int:
 
 #: subcommand → (help, arguments, run); a new stage is one entry
 COMMANDS: dict[str, tuple[str, Configure, Command]] = {
-    "ingest": ("response files → clean text", _ingest_args, ingest_cmd),
+    "ingest": ("response files → clean text", ingest_args, ingest_cmd),
     "segment": ("clean text → paragraphs", _segment_args, segment_cmd),
     "link": ("paragraphs → target links", _link_args, link_cmd),
     "train": ("gold statements + corrections → fine-tuned stance model", train_args, train_cmd),

@@ -1,6 +1,7 @@
 """params.yaml: one section per stage, read into that stage's params dataclass."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from pathlib import Path
 from typing import TypeVar
@@ -8,6 +9,13 @@ from typing import TypeVar
 import yaml
 
 P = TypeVar("P")
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
 
 
 def load_section(path: Path | None, section: str, cls: type[P], **overrides) -> P:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .ingest import OCR_MODES, IngestLimits, find_responses
+from .ingest import IngestLimits, Problem, distinct_responses, find_responses, limits_from_args, policy_args
 from .link import LinkParams
 from .params import load_section
 from .referral import load_referral
@@ -46,10 +46,10 @@ from .scoring.cache import (
     save_scored,
     write_outputs,
 )
-from .scoring.documents import DEFAULT_MAX_PAGES, Job, Problem, Settings, plan
+from .scoring.documents import Job, Settings
 from .scoring.engines import ENGINES, Engine, open_engine
 from .scoring.progress import Progress
-from .stance.inference import DEFAULT_BATCH_SIZE, DEFAULT_CPU_PATH, model_args, positive
+from .stance.inference import DEFAULT_BATCH_SIZE, DEFAULT_CPU_PATH, model_args
 
 log = logging.getLogger("remiss")
 
@@ -68,7 +68,6 @@ class Options:
     #: 6% of each other (bench/results/stance.json)
     batch_size: int = DEFAULT_BATCH_SIZE
     workers: int = field(default_factory=default_workers)
-    max_pages: int = DEFAULT_MAX_PAGES
     cpu_path: str = DEFAULT_CPU_PATH
     #: also load a pickled model (--trust-model): unpickling runs code
     trust_model: bool = False
@@ -105,10 +104,11 @@ def score(paths: Sequence[Path], referral_path: Path, out: Path, options: Option
     files, skipped = find_responses(list(paths))
     if not files:
         raise ValueError(f"no response files in {', '.join(map(str, paths))}")
-    settings = Settings(referral, options.link, options.max_pages, options.limits)
+    settings = Settings(referral, options.link, options.limits)
     with open_engine(options, settings) as engine:
         key_base = fingerprint(options.model, engine.inference, settings, referral_path)
-        jobs, problems = plan(files)
+        responses, problems = distinct_responses(files)
+        jobs = [Job(r.path, r.doc, r.sha256) for r in responses]
         problems += [Problem(s.file, s.level, s.problem) for s in skipped]
         jobs = [dataclasses.replace(j, key=cache_key(j.sha256, j.doc, key_base)) for j in jobs]
         with locked(out):
@@ -170,11 +170,7 @@ def score_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_count, default=default_workers(),
                    help=f"processes that read, segment and link files (0: in this process; default {default_workers()}; "
                         "the local engine)")
-    p.add_argument("--max-pages", type=positive, default=DEFAULT_MAX_PAGES,
-                   help="longer files are refused (reported in errors.jsonl)")
-    p.add_argument("--ocr", choices=OCR_MODES, default=None,
-                   help="PDF pages read by Tesseract: auto (pages with an image and no usable text layer), always, "
-                        "never (default: params.yaml ingest.ocr, else auto)")
+    policy_args(p)
     p.add_argument("--engine", choices=ENGINES, default="local",
                    help="local: this machine's processes; ray: a Ray cluster (the optional 'ray' extra; docs/scale.md)")
     p.add_argument("--address", default=None,
@@ -186,9 +182,9 @@ def score_args(p: argparse.ArgumentParser) -> None:
 
 def score_cmd(args: argparse.Namespace) -> int:
     options = Options(model=args.model, device=args.device, batch_size=args.batch_size, workers=args.workers,
-                      max_pages=args.max_pages, cpu_path=args.cpu_path, trust_model=args.trust_model,
+                      cpu_path=args.cpu_path, trust_model=args.trust_model,
                       link=load_section(args.params, "link", LinkParams, semantic=args.semantic),
-                      limits=load_section(args.params, "ingest", IngestLimits, ocr=args.ocr),
+                      limits=limits_from_args(args),
                       progress=log.isEnabledFor(logging.INFO), engine=args.engine, address=args.address,
                       actors=args.actors)
     summary = score(args.responses, args.referral, args.out, options)

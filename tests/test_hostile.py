@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from bench.hostile import TORN, appends, decision, torn_race
 from pipeline.annotation import CorrectionLog, merge_training_data, text_hash
 from pipeline.cli import main as remiss
-from pipeline.ingest import IngestError, IngestLimits, _dedupe_notes, _drop_outline, ingest_file
+from pipeline.ingest import IngestError, IngestLimits, ingest_file
+from pipeline.ingest.clean import _dedupe_notes, _drop_outline
 from pipeline.records import Cell, Paragraph
 from pipeline.referral import Referral, RegistryError, load_referral
 from pipeline.report import write_reports
@@ -157,7 +158,7 @@ def test_ingest_goes_on_past_an_unreadable_file(tmp_path, monkeypatch):
     assert remiss(["-q", "ingest", str(inputs), "--out", str(out), "--errors", str(errors), *NO_SEMANTIC[1:]]) == 0
     assert [json.loads(line)["doc"] for line in out.read_text().splitlines()] == ["socialstyrelsen"]
     [error] = [json.loads(line) for line in errors.read_text().splitlines()]
-    assert error == {"file": str(locked_file), "error": "cannot read it (Permission denied)"}
+    assert error == {"file": str(locked_file), "level": "error", "error": "cannot read it (Permission denied)"}
 
 
 def _folder_with_odd_entries(tmp_path: Path) -> Path:

@@ -5,7 +5,9 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from pipeline.ingest import IngestError, RawPages, clean, ingest_file
+from pipeline.ingest import IngestError, ingest_file
+from pipeline.ingest.clean import clean
+from pipeline.ingest.readers import RawPages
 from tests.pdfs import FONT, write_pdf
 
 

@@ -11,7 +11,9 @@ import pytest
 import tests.pdfs
 from pipeline.cli import main
 from pipeline.gold import norm, paragraphs_holding
-from pipeline.ingest import IngestError, IngestLimits, ingest_file, ocr_warnings, read_pdf, usable_layer
+from pipeline.ingest import IngestError, IngestLimits, ingest_file
+from pipeline.ingest.ocr import ocr_warnings, usable_layer
+from pipeline.ingest.readers import read_pdf
 from pipeline.records import Document, read_jsonl, to_json, write_jsonl
 from pipeline.segment import segment
 from tests.conftest import RESPONSES
@@ -145,7 +147,7 @@ def test_an_unknown_ocr_mode_is_refused():
 
 
 def test_ocr_text_gives_back_bullets_and_section_signs():
-    from pipeline.ingest import _ocr_text
+    from pipeline.ingest.ocr import _ocr_text
 
     words = ["+»", "Avtalen", "stärks.", "16", "kap.", "1", "$", "HSL."]
     lines = [1, 1, 1, 2, 2, 2, 2, 2]

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.score import main
-from pipeline.scoring.documents import DEFAULT_MAX_PAGES, Job, Problem, Settings, prepare
+from pipeline.ingest import IngestLimits, Problem
+from pipeline.scoring.documents import Job, Settings, prepare
 from pipeline.scoring.engines import prepared
 from pipeline.stance.inference import load_inference
 from tests.conftest import REGISTRY, RESPONSES, ROOT
@@ -112,7 +113,7 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
     scan.output(str(folder / "skannad.pdf"))
     write_pdf(folder / "lang.pdf", [f"Rad {n} av remissvaret." for n in range(200)])  # 5 pages
     return {"trasig.pdf": "corrupt", "krypterad.pdf": "password", "tom.txt": "empty",
-            "skannad.pdf": "OCR", "lang.pdf": "--max-pages 3"}
+            "skannad.pdf": "OCR", "lang.pdf": "ingest.max_pages (3)"}
 
 
 ENGLISH = ("The National Board of Health and Welfare supports the proposal that every municipality should appoint "
@@ -144,6 +145,17 @@ def test_bad_files_are_reported_and_the_good_ones_scored(tmp_path, model):
     assert scored == {good[0].stem, good[1].stem, "engelsk"}
     assert (out / "reports" / "index.html").exists()
 
+    # remiss ingest (dvc repro's first stage) reads the same folder under the same policy
+    from pipeline.cli import main as remiss
+
+    ingested, ingest_errors = tmp_path / "ingested.jsonl", tmp_path / "ingest_errors.jsonl"
+    assert remiss(["ingest", str(folder), "--out", str(ingested), "--errors", str(ingest_errors),
+                   "--max-pages", "3", "--strict"]) == 1
+    as_read = [json.loads(line) for line in ingest_errors.read_text().splitlines()]
+    assert sorted(as_read, key=lambda e: (e["file"], e["level"])) == \
+        sorted(_errors(out), key=lambda e: (e["file"], e["level"]))
+    assert {json.loads(line)["doc"] for line in ingested.read_text().splitlines()} == scored
+
 
 def test_warnings_alone_exit_0(tmp_path, model):
     folder = _corpus(tmp_path / "in")
@@ -165,8 +177,8 @@ def test_the_default_refuses_a_500_page_pdf_before_reading_its_text(tmp_path, re
         pdf.cell(text=f"Sida {n + 1}")
     pdf.output(str(tmp_path / "bilaga.pdf"))
     result = prepare(Job(tmp_path / "bilaga.pdf", "bilaga", "-"), Settings(referral, LinkParams(semantic=False),
-                                                                           DEFAULT_MAX_PAGES))
-    assert result.level == "error" and f"500 pages, more than --max-pages {DEFAULT_MAX_PAGES}" in result.error
+                                                                           IngestLimits()))
+    assert result.level == "error" and f"500 pages, more than ingest.max_pages ({IngestLimits.max_pages})" in result.error
 
 
 def crash_on_c(job: Job) -> str:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pipeline.gold import norm, paragraphs_holding
-from pipeline.ingest import RawPages, clean
+from pipeline.ingest.clean import clean
+from pipeline.ingest.readers import RawPages
 from pipeline.segment import section_number, segment
 
 

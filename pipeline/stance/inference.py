@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..params import positive
 from .transformer import Inference
 
 #: pairs a forward pass; length-sorted, so the padding a batch adds stays small
@@ -58,13 +59,6 @@ def load_inference(model_dir: Path, device: str, cpu_path: str, batch_size: int,
     else:
         precision = "fp32"
     return Inference(model, precision, device, batch_size)
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    return number
 
 
 def model_args(p: argparse.ArgumentParser) -> None:
