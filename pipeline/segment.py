@@ -11,11 +11,16 @@ utredningens bedömning." as one statement) and names the ``section`` of what fo
 """
 from __future__ import annotations
 
+import argparse
+import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from .records import Document, Paragraph
+from .records import Document, Paragraph, read_jsonl, write_jsonl
 from .text.sentences import ends_sentence
+
+log = logging.getLogger("remiss")
 
 BULLET = re.compile(r"^(?:[•◦▪●■*]|\d{1,2}[.)])\s+\S")
 #: a dash starts a list item only after a line that ends a sentence or introduces a list;
@@ -214,3 +219,18 @@ def section_number(section: str | None) -> str | None:
     """The number of a numbered heading ("4.1.1 Genomför …" → "4.1.1")."""
     match = NUMBERED_HEADING.match(section or "")
     return match.group(1) if match else None
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def segment_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--documents", type=Path, default=Path("data/ingested.jsonl"))
+    p.add_argument("--out", type=Path, default=Path("data/paragraphs.jsonl"))
+
+
+def segment_cmd(args: argparse.Namespace) -> int:
+    documents = read_jsonl(args.documents, Document)
+    paragraphs = [p for document in documents for p in segment(document)]
+    write_jsonl(args.out, paragraphs)
+    log.info("%d paragraphs from %d documents → %s", len(paragraphs), len(documents), args.out)
+    return 0

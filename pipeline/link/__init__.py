@@ -10,15 +10,21 @@ target, whatever else the paragraph is linked to (:mod:`.whole`).
 """
 from __future__ import annotations
 
+import argparse
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from ..embed import E5, Encoder
-from ..records import Link, Paragraph
-from ..referral import Referral
+from ..params import load_section
+from ..records import Link, Paragraph, read_jsonl, write_jsonl
+from ..referral import Referral, load_referral
 from .ranking import Ranker, default_ranker, link_ranked, target_text
 from .rules import link_by_rules, link_numbers
 from .whole import link_whole
+
+log = logging.getLogger("remiss")
 
 __all__ = ["LINKABLE_KINDS", "LinkParams", "link", "link_numbers", "target_text"]
 
@@ -56,3 +62,23 @@ def link(paragraphs: Sequence[Paragraph], referral: Referral, params: LinkParams
         links.extend(link_ranked(unlinked, ranker, params.min_z))
     order = {(p.doc, p.id): n for n, p in enumerate(paragraphs)}
     return sorted(links, key=lambda l: (order[(l.doc, l.paragraph)], -l.score, l.target))
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def link_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--paragraphs", type=Path, default=Path("data/paragraphs.jsonl"))
+    p.add_argument("--referral", type=Path, required=True, help="registry YAML of the referral's targets")
+    p.add_argument("--out", type=Path, default=Path("data/links.jsonl"))
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its 'link' section")
+    p.add_argument("--no-semantic", dest="semantic", action="store_false", default=None,
+                   help="skip the semantic (e5) linker")
+
+
+def link_cmd(args: argparse.Namespace) -> int:
+    params = load_section(args.params, "link", LinkParams, semantic=args.semantic)
+    paragraphs = read_jsonl(args.paragraphs, Paragraph)
+    links = link(paragraphs, load_referral(args.referral), params)
+    write_jsonl(args.out, links)
+    log.info("%d links on %d paragraphs → %s", len(links), len({(l.doc, l.paragraph) for l in links}), args.out)
+    return 0

@@ -15,14 +15,22 @@ A ``helhet`` target (the report as a whole) is always drafted first.
 """
 from __future__ import annotations
 
+import argparse
+import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import yaml
 
-from ..records import Paragraph
-from ..segment import section_number
+from ..ingest import IngestError, find_responses, ingest_file
+from ..records import Paragraph, atomic_write_text
+from ..segment import section_number, segment
+from . import load_referral
+
+log = logging.getLogger("remiss")
 
 CONFIDENCE = {"high": 3, "medium": 2, "low": 1}
 #: a numbered heading of a report: "4.2.3 Avtalen bör stärkas genom …" (Markdown marks allowed)
@@ -174,3 +182,43 @@ def draft_yaml(registry: dict) -> str:
               "# and kinds (forslag, bedomning, avsnitt, helhet), add aliases; then link with it.\n")
     return header + yaml.safe_dump(registry, allow_unicode=True, sort_keys=False, width=100)
 
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def registry_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    d = sub.add_parser("draft", help="draft a registry YAML from the referral's text and the responses",
+                       description="Draft a registry for review: ids, titles, kinds, summaries, each "
+                                   "target with its sources and a confidence.")
+    d.add_argument("responses", nargs="+", type=Path, help="response files or folders (.txt, .pdf, .docx)")
+    d.add_argument("--report", type=Path, help="the referral's own text (.pdf, .txt or .md), if at hand")
+    d.add_argument("--id", default="", help='the referral\'s id, e.g. "SOU 2024:72"')
+    d.add_argument("--title", default="", help="the referral's title")
+    d.add_argument("--out", type=Path, required=True, help="where to write the draft YAML")
+    d.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+
+def registry_cmd(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.force:
+        raise ValueError(f"{args.out}: exists; a draft never overwrites a registry (use --force)")
+    paragraphs: list[Paragraph] = []
+    files, skipped = find_responses(args.responses)
+    for entry in skipped:
+        log.warning("skipped %s: %s", entry.file, entry.problem)
+    for path in files:
+        try:
+            paragraphs += segment(ingest_file(path))
+        except IngestError as err:
+            log.warning("skipped %s", err)
+    report = ""
+    if args.report:
+        # a PDF or DOCX through its reader; text and Markdown as they are (headings and all)
+        binary = args.report.suffix.lower() in (".pdf", ".docx")
+        report = ingest_file(args.report).text if binary else args.report.read_text(encoding="utf-8")
+    registry = draft_registry(paragraphs, report, str(args.report or ""), args.id, args.title)
+    atomic_write_text(args.out, draft_yaml(registry))
+    load_referral(args.out)  # the draft is a valid registry
+    counts = Counter(t["confidence"] for t in registry["targets"])
+    log.info("%d targets drafted (%s) → %s; review it before linking", len(registry["targets"]),
+             ", ".join(f"{n} {c}" for c, n in counts.items()), args.out)
+    return 0
