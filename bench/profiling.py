@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import importlib
 import json
 import os
 import platform
@@ -111,14 +112,13 @@ def profile_stages(files: list[Path], model_dir: Path, referral_path: Path, warm
     from pipeline.ingest import ingest_file
     from pipeline.link import LinkParams, link
     from pipeline.link.ranking import DenseRanker, FusedRanker, SparseRanker
-    from pipeline.referral import load_referral
     from pipeline.segment import segment
     from pipeline.stance.models import load
 
-    try:
-        from pipeline.referral import load_referral
-    except ImportError:  # the baseline's name for the package
-        from pipeline.registry import load_referral
+    # the package's name in this tree (the baseline's is registry); asked of the tree's files, as an
+    # import would find this tree's through its editable install
+    package = "referral" if (Path(pipeline.__file__).parent / "referral").is_dir() else "registry"
+    load_referral = importlib.import_module(f"pipeline.{package}").load_referral
 
     referral = load_referral(referral_path)
     params = LinkParams()
