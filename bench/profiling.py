@@ -217,7 +217,7 @@ def score_run(tree: Path, files: list[Path], model: Path, out: Path, extra: tupl
     second), and when each document's cache entry was written."""
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "pipeline.score", "-q", *map(str, files), "--referral", str(REGISTRY),
-               "--model", str(model), "--out", str(out), "--params", str(ROOT / "params.yaml"), *extra]
+               "--model", str(model), "--out", str(out), "--params", str(tree / "params.yaml"), *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started, wall_started = time.perf_counter(), time.time()
     done = subprocess.run(command, cwd=tree, env=tree_env(tree), capture_output=True, text=True, check=False)
