@@ -20,7 +20,7 @@ from .records import Link, Paragraph, Prediction, read_jsonl, write_jsonl
 from .referral import Referral, load_referral
 from .text.speakers import speaker_maps
 from .stance.data import Classifier, combine, link_pairs
-from .stance.inference import model_args
+from .stance.inference import load_from_args, model_args
 from .stance.windows import windows
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,6 @@ def classify_args(p: argparse.ArgumentParser) -> None:
 
 
 def classify_cmd(args: argparse.Namespace) -> int:
-    from .stance.inference import load_from_args
-
     predictions = classify(read_jsonl(args.links, Link), read_jsonl(args.paragraphs, Paragraph),
                            load_referral(args.referral), load_from_args(args))
     write_jsonl(args.out, predictions)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..ingest import IngestError, IngestLimits, Problem, Response, read_response
 from ..link import LinkParams, link
@@ -14,13 +13,11 @@ from ..segment import segment
 
 log = logging.getLogger("remiss")
 
-@dataclass(frozen=True)
-class Job:
-    """One distinct response to score."""
 
-    path: Path
-    doc: str
-    sha256: str
+@dataclass(frozen=True)
+class Job(Response):
+    """One distinct response to score, with its cache key."""
+
     key: str = ""
 
 
@@ -58,7 +55,7 @@ class Scored:
 def prepare(job: Job, settings: Settings) -> Prepared | Problem:
     """Ingest, segment and link one response; bad input becomes a Problem naming the file."""
     try:
-        document, warnings = read_response(Response(job.path, job.doc, job.sha256), settings.limits)
+        document, warnings = read_response(job, settings.limits)
         paragraphs = segment(document)
         links = link(paragraphs, settings.referral, settings.link)
         return Prepared(paragraphs, links, warnings)
