@@ -67,6 +67,21 @@ def _errors(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "errors.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
+def _kill_once_cached(command: list[str], cwd: Path, env: dict, out: Path, wait_s: float) -> int:
+    """Start ``command``, SIGKILL it as soon as its first document is cached, and return how
+    many documents the cache then holds (at least one, no outputs written yet)."""
+    run = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           start_new_session=True)
+    deadline = time.monotonic() + wait_s
+    while not list((out / CACHE).glob("*.json")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not (out / "documents.jsonl").exists()
+    return len(list((out / CACHE).glob("*.json")))
+
+
 def test_kill_and_resume_gives_the_same_bytes(tmp_path, model):
     inputs = _corpus(tmp_path / "in", variants=8)
     reference = tmp_path / "reference"
@@ -77,16 +92,8 @@ def test_kill_and_resume_gives_the_same_bytes(tmp_path, model):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "pipeline.score", *_args(inputs, model, out, "--workers", "0")[1:]]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list((out / CACHE).glob("*.json")) and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(run.pid, signal.SIGKILL)
-    run.wait()
-    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    cached = len(list((out / CACHE).glob("*.json")))
-    assert 1 <= cached < 12 and not (out / "documents.jsonl").exists()
+    cached = _kill_once_cached(command, ROOT, env, out, wait_s=120)
+    assert 1 <= cached < 12
 
     resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr

@@ -19,14 +19,16 @@ import pytest
 
 from pipeline.score import main
 from tests.conftest import REGISTRY
-from tests.test_score import CACHE, NO_SEMANTIC, _args, _bad_inputs, _corpus, _outputs, model  # noqa: F401 (a fixture)
+from tests.test_score import CACHE, NO_SEMANTIC, _args, _bad_inputs, _corpus, _kill_once_cached, _outputs, model  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="the optional 'ray' extra (make setup installs it)")
 
 #: Ray on loopback only: node addresses 127.0.0.1 (Ray otherwise takes the address it would
 #: reach the internet from), no usage reports, no dashboard
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+#: a loopback test cluster: no usage stats, and no token auth, which Ray turns on by itself
+#: wherever an earlier Ray run left ~/.ray/auth_token (the driver then failed to connect here)
+RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 #: the corpus of the kill tests: 4 responses and 8 altered copies
 DOCUMENTS = 12
 
@@ -149,16 +151,8 @@ def test_a_killed_driver_resumes_with_the_same_bytes(tmp_path, cluster, model, r
     command = [sys.executable, "-m", "pipeline.score", *_args(Path("in"), model, out, "--engine", "ray",
                                                               "--address", cluster)[1:]]
     env = {**os.environ, **RAY_ENV, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           start_new_session=True)
-    deadline = time.monotonic() + 180
-    while not list((out / CACHE).glob("*.json")) and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(run.pid, signal.SIGKILL)
-    run.wait()
-    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    cached = len(list((out / CACHE).glob("*.json")))
-    assert 1 <= cached < DOCUMENTS and not (out / "documents.jsonl").exists()
+    cached = _kill_once_cached(command, tmp_path, env, out, wait_s=180)
+    assert 1 <= cached < DOCUMENTS
 
     resumed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
